@@ -1,0 +1,188 @@
+import Foundation
+import Postgres
+import Redis
+
+/// A configuration value that could not be used; names the variable, never its value.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// The environment variable at fault (or `.env` for a file problem).
+    public var variable: String
+    /// What is wrong with it.
+    public var reason: String
+    /// `"<VARIABLE>: <reason>"`.
+    public var description: String { "\(variable): \(reason)" }
+}
+
+/// How jobs travel through Redis.
+public enum QueueMode: String, Sendable, Hashable, CaseIterable {
+    /// The seed's format: ids on the list `resume_processing_queue` plus `job:{id}` hashes.
+    case native
+    /// Python RQ's wire format on `rq:queue:resume_processing`.
+    case rq
+}
+
+/// AWS settings, present only when `AWS_S3_BUCKET_NAME` is set.
+public struct AWSSettings: Sendable, Hashable {
+    /// `AWS_ACCESS_KEY_ID`.
+    public var accessKeyID: String
+    /// `AWS_SECRET_ACCESS_KEY`; never printed.
+    public var secretAccessKey: String
+    /// `AWS_SESSION_TOKEN`, if any; never printed.
+    public var sessionToken: String?
+    /// `AWS_DEFAULT_REGION` (or `AWS_REGION`). Default: `us-east-1`.
+    public var region: String
+    /// `AWS_S3_BUCKET_NAME`.
+    public var bucket: String
+    /// `AWS_ENDPOINT_URL` for S3/Textract-compatible servers (moto, MinIO); `nil` for AWS.
+    public var endpointURL: String?
+}
+
+extension AWSSettings: CustomStringConvertible, CustomReflectable {
+    /// Region, bucket and endpoint; the key id is masked and secrets are never shown.
+    public var description: String {
+        "AWS(region: \(region), bucket: \(bucket), endpoint: \(endpointURL ?? "AWS"), key: \(AppConfiguration.mask(accessKeyID)))"
+    }
+    /// A mirror that shows only ``description``.
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+}
+
+/// Everything the executables read from the environment and `.env`, validated once at start.
+///
+/// Real environment variables take precedence over `.env`. Cloud providers are used only when their
+/// keys are present; otherwise the embedded defaults apply (local folder, local extraction, local
+/// embedder). ``description`` redacts every secret.
+public struct AppConfiguration: Sendable {
+    /// Redis, from `REDIS_URL`. Default: `redis://127.0.0.1:6379/0`.
+    public var redis: RedisConfiguration
+    /// PostgreSQL, from `DB_URL` (else `ASYNC_DB_URL`). Default:
+    /// `postgresql://postgres@127.0.0.1:5432/resume_processor`.
+    public var postgres: PostgresConfiguration
+    /// AWS S3/Textract settings when `AWS_S3_BUCKET_NAME` is set; `nil` selects local storage and
+    /// local text extraction.
+    public var aws: AWSSettings?
+    /// `GEMINI_API_KEY`; `nil` selects the local embedder. Never printed.
+    public var geminiAPIKey: String?
+    /// `QUEUE_MODE` (`native` or `rq`). Default: `native`; `--rq` overrides it.
+    public var queueMode: QueueMode
+    /// `DATA_DIR`: where local storage keeps uploaded files. Default: `./.data/files`.
+    public var dataDirectory: String
+
+    /// The variables this configuration reads, for `--help` texts and the README.
+    public static let variables = [
+        "REDIS_URL", "DB_URL", "ASYNC_DB_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_S3_BUCKET_NAME", "AWS_ENDPOINT_URL", "GEMINI_API_KEY", "QUEUE_MODE",
+        "DATA_DIR",
+    ]
+
+    /// Loads the configuration from the process environment and the `.env` file at `dotEnvPath`
+    /// (ignored when absent). Environment variables win over the file.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        dotEnvPath: String? = ".env"
+    ) throws(ConfigurationError) -> AppConfiguration {
+        var values: [String: String] = [:]
+        if let dotEnvPath, FileManager.default.fileExists(atPath: dotEnvPath) {
+            guard let data = FileManager.default.contents(atPath: dotEnvPath) else {
+                throw ConfigurationError(variable: ".env", reason: "\(dotEnvPath) is not readable")
+            }
+            do {
+                values = try DotEnv.parse(String(decoding: data, as: UTF8.self))
+            } catch {
+                throw ConfigurationError(variable: ".env", reason: error.description)
+            }
+        }
+        for (key, value) in environment { values[key] = value }
+        return try AppConfiguration(values: values)
+    }
+
+    /// Builds a configuration from already-merged key/value pairs.
+    public init(values: [String: String]) throws(ConfigurationError) {
+        func value(_ key: String) -> String? {
+            guard let text = values[key]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+        do {
+            redis = try RedisConfiguration(url: value("REDIS_URL") ?? "redis://127.0.0.1:6379/0")
+        } catch {
+            throw ConfigurationError(variable: "REDIS_URL", reason: error.message)
+        }
+        let dbVariable = value("DB_URL") != nil ? "DB_URL" : "ASYNC_DB_URL"
+        do {
+            postgres = try PostgresConfiguration(
+                url: value("DB_URL") ?? value("ASYNC_DB_URL") ?? "postgresql://postgres@127.0.0.1:5432/resume_processor"
+            )
+        } catch {
+            throw ConfigurationError(variable: dbVariable, reason: error.message)
+        }
+        if let bucket = value("AWS_S3_BUCKET_NAME") {
+            guard let key = value("AWS_ACCESS_KEY_ID") else {
+                throw ConfigurationError(variable: "AWS_ACCESS_KEY_ID", reason: "required when AWS_S3_BUCKET_NAME is set")
+            }
+            guard let secret = value("AWS_SECRET_ACCESS_KEY") else {
+                throw ConfigurationError(variable: "AWS_SECRET_ACCESS_KEY", reason: "required when AWS_S3_BUCKET_NAME is set")
+            }
+            let region = value("AWS_DEFAULT_REGION") ?? value("AWS_REGION") ?? "us-east-1"
+            guard region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw ConfigurationError(variable: "AWS_DEFAULT_REGION", reason: "must look like us-east-1")
+            }
+            let endpoint = value("AWS_ENDPOINT_URL")
+            if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+                throw ConfigurationError(variable: "AWS_ENDPOINT_URL", reason: "must start with http:// or https://")
+            }
+            aws = AWSSettings(
+                accessKeyID: key, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"),
+                region: region, bucket: bucket, endpointURL: endpoint
+            )
+        } else {
+            aws = nil
+        }
+        geminiAPIKey = value("GEMINI_API_KEY")
+        if let mode = value("QUEUE_MODE") {
+            guard let parsed = QueueMode(rawValue: mode.lowercased()) else {
+                throw ConfigurationError(variable: "QUEUE_MODE", reason: "must be 'native' or 'rq'")
+            }
+            queueMode = parsed
+        } else {
+            queueMode = .native
+        }
+        dataDirectory = value("DATA_DIR") ?? "./.data/files"
+    }
+
+    /// The providers this configuration selects, in words.
+    public var providerSummary: String {
+        let storage = aws.map { "S3 bucket \($0.bucket)" } ?? "local folder \(dataDirectory)"
+        let extraction = aws == nil ? "local (pdftotext/DOCX/TXT)" : "Amazon Textract"
+        let embedding = geminiAPIKey == nil ? "local hashed n-grams (768 dims)" : "Gemini gemini-embedding-001 (768 dims)"
+        return "storage: \(storage); extraction: \(extraction); embedding: \(embedding)"
+    }
+}
+
+extension AppConfiguration: CustomStringConvertible, CustomReflectable {
+    /// A multi-line summary with every secret redacted.
+    public var description: String {
+        var lines = [
+            "REDIS_URL=\(redis.redactedURL)",
+            "DB_URL=\(postgres.redactedURL)",
+            "QUEUE_MODE=\(queueMode.rawValue)",
+        ]
+        if let aws {
+            lines.append("AWS_ACCESS_KEY_ID=\(Self.mask(aws.accessKeyID))")
+            lines.append("AWS_SECRET_ACCESS_KEY=***")
+            if aws.sessionToken != nil { lines.append("AWS_SESSION_TOKEN=***") }
+            lines.append("AWS_DEFAULT_REGION=\(aws.region)")
+            lines.append("AWS_S3_BUCKET_NAME=\(aws.bucket)")
+            if let endpoint = aws.endpointURL { lines.append("AWS_ENDPOINT_URL=\(endpoint)") }
+        }
+        lines.append("GEMINI_API_KEY=\(geminiAPIKey == nil ? "(unset)" : "***")")
+        lines.append("DATA_DIR=\(dataDirectory)")
+        lines.append(providerSummary)
+        return lines.joined(separator: "\n")
+    }
+
+    /// A mirror that shows only the redacted description, so `dump` cannot print secrets.
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+
+    /// Shows the first four characters of an access key id (as the AWS console does), never a secret.
+    static func mask(_ keyID: String) -> String {
+        keyID.count <= 4 ? "***" : "\(keyID.prefix(4))***"
+    }
+}

@@ -1,0 +1,117 @@
+import ClientSupport
+
+/// How to reach a PostgreSQL server and how the client behaves towards it.
+public struct PostgresConfiguration: Sendable, Hashable {
+    /// The libpq connection URI (`postgresql://…`), with the SQLAlchemy driver suffix removed.
+    /// Contains the password: never print it; use ``redactedURL``.
+    public var url: String
+    /// The password parsed from the URL, kept only to scrub it from server messages.
+    var password: String?
+    /// Bound on establishing a connection. Default: `.seconds(5)`.
+    public var connectTimeout: Duration
+    /// Pacing of reconnect attempts. Default: `Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2))`.
+    public var reconnectBackoff: Backoff
+    /// How long one operation keeps trying to (re)connect before failing. Default: `.seconds(10)`.
+    public var reconnectBudget: Duration
+    /// The bound on pooled connections of a ``PostgresClient``. Default: `5`.
+    public var maximumConnections: Int
+    /// `application_name` shown in `pg_stat_activity`. Default: `"resume-processor"`.
+    public var applicationName: String
+    /// The URL with the password replaced by `***`.
+    public let redactedURL: String
+
+    /// Parses the seed's `DB_URL` (`postgresql://user:pass@host:port/db`); `ASYNC_DB_URL`'s
+    /// `postgresql+asyncpg://` (any `+driver` suffix) and `postgres://` mean the same database.
+    ///
+    /// - Throws: ``PostgresError`` with code `invalidURL`; the message never repeats the password.
+    public init(
+        url: String,
+        connectTimeout: Duration = .seconds(5),
+        reconnectBackoff: Backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2)),
+        reconnectBudget: Duration = .seconds(10),
+        maximumConnections: Int = 5,
+        applicationName: String = "resume-processor"
+    ) throws(PostgresError) {
+        guard let schemeEnd = url.firstRange(of: "://") else {
+            throw PostgresError(.invalidURL, "DB_URL must look like postgresql://user:password@host:port/db (got no scheme)")
+        }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        let baseScheme = scheme.split(separator: "+", maxSplits: 1).first.map(String.init) ?? scheme
+        guard baseScheme == "postgresql" || baseScheme == "postgres" else {
+            throw PostgresError(.invalidURL, "DB_URL scheme '\(scheme)' is not postgresql:// (or postgresql+driver://)")
+        }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        var password: String?
+        var redactedAuthority = String(authority)
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
+            if let colon = userInfo.firstIndex(of: ":") {
+                password = String(userInfo[userInfo.index(after: colon)...])
+                redactedAuthority = "\(userInfo[..<colon]):***@\(authority[authority.index(after: at)...])"
+            }
+        }
+        guard maximumConnections >= 1 else {
+            throw PostgresError(.invalidURL, "the PostgreSQL pool needs at least one connection")
+        }
+        self.url = "postgresql://" + rest
+        self.password = password.map(Self.percentDecoded)
+        self.redactedURL = "postgresql://" + redactedAuthority + rest.dropFirst(authority.count)
+        self.connectTimeout = connectTimeout
+        self.reconnectBackoff = reconnectBackoff
+        self.reconnectBudget = reconnectBudget
+        self.maximumConnections = maximumConnections
+        self.applicationName = applicationName
+    }
+
+    /// Removes the password (raw and percent-decoded) from a message that may echo connection data.
+    func scrub(_ message: String) -> String {
+        var result = message
+        for secret in [password, rawPassword].compactMap({ $0 }) where !secret.isEmpty {
+            result = result.replacingAll(secret, with: "***")
+        }
+        return result
+    }
+
+    private var rawPassword: String? {
+        guard let at = url.lastIndex(of: "@"), let start = url.firstRange(of: "://")?.upperBound else { return nil }
+        let userInfo = url[start..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return nil }
+        return String(userInfo[userInfo.index(after: colon)...])
+    }
+
+    static func percentDecoded(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension PostgresConfiguration: CustomStringConvertible, CustomReflectable {
+    /// The redacted URL.
+    public var description: String { redactedURL }
+    /// A mirror showing the redacted URL only, so `dump` cannot print the password.
+    public var customMirror: Mirror { Mirror(self, children: ["url": redactedURL]) }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var remainder = self[...]
+        while let range = remainder.firstRange(of: target) {
+            result += remainder[..<range.lowerBound]
+            result += replacement
+            remainder = remainder[range.upperBound...]
+        }
+        return result + remainder
+    }
+}

@@ -1,0 +1,293 @@
+internal import CLibPQ
+import ClientSupport
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One PostgreSQL connection over libpq, owned by a private serial queue.
+///
+/// Every libpq call on the `PGconn` runs inside a closure on ``executor``, so the connection has one
+/// owner and the cooperative pool never blocks on the socket. Results are copied into
+/// ``PostgresResult`` before `PQclear`. Statements are sent with `PQexecParams`: parameters travel
+/// apart from the SQL text.
+///
+/// Like the Redis connection it repairs itself between statements (a dropped idle connection is
+/// reopened with backoff), but never inside a transaction: a connection that breaks after `BEGIN`
+/// fails every statement with ``PostgresError/Code/connectionClosed`` until ``rollback()``.
+public final class PostgresConnection: PooledConnection, @unchecked Sendable {
+    // `@unchecked`: `connection`, `closed` and `inTransaction` are only touched on `executor`;
+    // `cancelHandle` is guarded by its Mutex (PQcancel is documented as thread-safe).
+    private var connection: OpaquePointer?
+    private var closed = false
+    private var inTransaction = false
+    private let cancelHandle = Mutex<CancelHandle?>(nil)
+    private let executor = BlockingExecutor(label: "postgres.connection")
+
+    /// The configuration this connection was made with.
+    public let configuration: PostgresConfiguration
+    private let logger: Logger
+
+    private init(configuration: PostgresConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Opens a connection, retrying with backoff for up to the configuration's reconnect budget.
+    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
+        let connection = PostgresConnection(configuration: configuration, logger: logger)
+        try await connection.ensureConnected()
+        return connection
+    }
+
+    deinit {
+        cancelHandle.withLock { handle in
+            if let handle { PQfreeCancel(handle.pointer) }
+        }
+        if let connection { PQfinish(connection) }
+    }
+
+    /// A `PGcancel*`, which libpq allows to use from any thread.
+    private struct CancelHandle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    /// Closes the connection; later statements throw ``PostgresError/Code/poolClosed``.
+    public func close() {
+        executor.submit { [self] in
+            closed = true
+            dropConnectionOnQueue()
+        }
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with `parameters` bound to `$1…$n` and returns its rows.
+    ///
+    /// Cancelling the calling task sends a cancel request to the server.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresResult {
+        let texts = parameters.map(\.postgresText)
+        let types = parameters.map(\.postgresTypeOID)
+        return try await perform { [self] in try execParamsOnQueue(sql, texts, types) }
+    }
+
+    /// Runs a fixed, multi-statement SQL script with no parameters (simple query protocol).
+    ///
+    /// Only for SQL shipped with the program, such as migrations; never for text that contains
+    /// user input, which must go through ``query(_:_:)`` parameters.
+    public func executeScript(_ sql: String) async throws {
+        _ = try await perform { [self] in try execScriptOnQueue(sql) }
+    }
+
+    /// Starts a transaction (`BEGIN`).
+    public func begin() async throws {
+        try await query("BEGIN")
+        try await executor.run { [self] in inTransaction = true }
+    }
+
+    /// Commits the transaction (`COMMIT`).
+    public func commit() async throws {
+        do {
+            try await query("COMMIT")
+        } catch {
+            await endTransaction()
+            throw error
+        }
+        await endTransaction()
+    }
+
+    private func endTransaction() async {
+        _ = try? await executor.run { [self] in inTransaction = false }
+    }
+
+    /// Rolls the transaction back; on a broken connection it only clears the transaction state.
+    public func rollback() async {
+        let broken = (try? await executor.run { [self] in
+            inTransaction = false
+            return connection == nil
+        }) ?? true
+        if !broken { _ = try? await query("ROLLBACK") }
+    }
+
+    // MARK: Internals
+
+    private func perform(_ body: @escaping @Sendable () throws -> PostgresResult) async throws -> PostgresResult {
+        try Task.checkCancellation()
+        try await ensureConnected()
+        return try await withTaskCancellationHandler {
+            try await executor.run(body)
+        } onCancel: {
+            cancelHandle.withLock { handle in
+                guard let handle else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(handle.pointer, &buffer, Int32(buffer.count))
+            }
+        }
+    }
+
+    func ensureConnected() async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: configuration.reconnectBudget)
+        var attempt = 0
+        while true {
+            do {
+                try await executor.run { [self] in try connectIfNeededOnQueue() }
+                return
+            } catch let error as PostgresError where error.code == .connectionFailed && error.retryable {
+                let delay = configuration.reconnectBackoff.delay(afterAttempt: attempt)
+                attempt += 1
+                if clock.now.advanced(by: delay) >= deadline { throw error }
+                logger.debug("postgres reconnect attempt failed", metadata: [
+                    "postgres.attempt": "\(attempt)", "postgres.error": "\(error.message)",
+                ])
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    private func connectIfNeededOnQueue() throws {
+        if closed { throw PostgresError(.poolClosed, "the connection was closed") }
+        if let connection {
+            if PQstatus(connection) == CONNECTION_OK {
+                let socket = PQsocket(connection)
+                if !SocketProbe.idleConnectionLooksClosed(socket) { return }
+                // Readable while idle: a notice, a notification, or the server hanging up.
+                if PQconsumeInput(connection) == 1 && PQstatus(connection) == CONNECTION_OK { return }
+            }
+            logger.debug("postgres connection found closed")
+            dropConnectionOnQueue()
+        }
+        if inTransaction {
+            throw PostgresError(.connectionClosed, "the connection broke inside a transaction; roll back and retry it")
+        }
+        let keywords = ["dbname", "connect_timeout", "application_name", "options"]
+        let timeout = max(1, Int(configuration.connectTimeout.seconds.rounded(.up)))
+        let values = [configuration.url, String(timeout), configuration.applicationName, "-c TimeZone=UTC -c DateStyle=ISO"]
+        let newConnection = withCStrings(keywords) { keywordPointers in
+            withCStrings(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let newConnection else { throw PostgresError(.connectionFailed, "libpq could not allocate a connection") }
+        guard PQstatus(newConnection) == CONNECTION_OK else {
+            let reason = configuration.scrub(Self.message(PQerrorMessage(newConnection)))
+            PQfinish(newConnection)
+            var error = PostgresError(.connectionFailed, "cannot connect to \(configuration.redactedURL): \(reason)")
+            let permanent = ["authentication failed", "does not exist", "no pg_hba.conf entry", "permission denied"]
+            error.retryable = !permanent.contains { reason.contains($0) }
+            throw error
+        }
+        PQsetNoticeProcessor(newConnection, { _, _ in }, nil)
+        connection = newConnection
+        let handle = PQgetCancel(newConnection).map(CancelHandle.init)
+        cancelHandle.withLock { old in
+            if let old { PQfreeCancel(old.pointer) }
+            old = handle
+        }
+    }
+
+    private func dropConnectionOnQueue() {
+        cancelHandle.withLock { handle in
+            if let handle { PQfreeCancel(handle.pointer) }
+            handle = nil
+        }
+        if let connection { PQfinish(connection) }
+        connection = nil
+    }
+
+    private func execParamsOnQueue(_ sql: String, _ texts: [String?], _ types: [UInt32]) throws -> PostgresResult {
+        guard let connection else { throw PostgresError(.connectionClosed, "not connected") }
+        let result = withOptionalCStrings(texts) { valuePointers in
+            types.withUnsafeBufferPointer { typePointer in
+                PQexecParams(connection, sql, Int32(texts.count), typePointer.baseAddress, valuePointers, nil, nil, 0)
+            }
+        }
+        return try collect(result, connection)
+    }
+
+    private func execScriptOnQueue(_ sql: String) throws -> PostgresResult {
+        guard let connection else { throw PostgresError(.connectionClosed, "not connected") }
+        return try collect(PQexec(connection, sql), connection)
+    }
+
+    /// Copies a `PGresult` into Swift values and frees it.
+    private func collect(_ result: OpaquePointer?, _ connection: OpaquePointer) throws -> PostgresResult {
+        defer { if let result { PQclear(result) } }
+        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY else {
+            if PQstatus(connection) != CONNECTION_OK {
+                let reason = configuration.scrub(Self.message(PQerrorMessage(connection)))
+                dropConnectionOnQueue()
+                throw PostgresError(.connectionClosed, reason.isEmpty ? "the server closed the connection" : reason)
+            }
+            let sqlState = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+            let primary = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
+            let message = primary ?? Self.message(PQerrorMessage(connection))
+            throw PostgresError(.server, configuration.scrub(message), sqlState: sqlState)
+        }
+        guard let result else { return PostgresResult(columns: PostgresColumns(names: [], types: []), rows: [], affectedRows: 0) }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        var names: [String] = []
+        var types: [UInt32] = []
+        for column in 0..<columnCount {
+            names.append(String(cString: PQfname(result, Int32(column))))
+            types.append(UInt32(PQftype(result, Int32(column))))
+        }
+        let columns = PostgresColumns(names: names, types: types)
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    values.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, Int32(row), Int32(column)))
+                    let pointer = PQgetvalue(result, Int32(row), Int32(column))
+                    values.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+                }
+            }
+            rows.append(PostgresRow(columns: columns, values: values))
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    private static func message(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        guard let pointer else { return "" }
+        return String(cString: pointer).trimmingTrailingWhitespace()
+    }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var text = Substring(self)
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    withOptionalCStrings(strings.map { Optional($0) }) { pointers in
+        // Terminated: PQconnectdbParams stops at the first NULL keyword.
+        body(pointers!)
+    }
+}
+
+/// Calls `body` with an array of C strings (NULL entries stay NULL) plus a terminating NULL.
+private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    var owned: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
+    owned.append(nil)
+    defer { for pointer in owned { free(pointer) } }
+    return owned.withUnsafeBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+    }
+}

@@ -1,0 +1,338 @@
+import Foundation
+
+/// Type OIDs of the PostgreSQL types this client encodes and decodes.
+public enum PostgresType {
+    /// Let the server infer the parameter's type from context.
+    public static let unspecified: UInt32 = 0
+    public static let bool: UInt32 = 16
+    public static let bytea: UInt32 = 17
+    public static let int8: UInt32 = 20
+    public static let int2: UInt32 = 21
+    public static let int4: UInt32 = 23
+    public static let text: UInt32 = 25
+    public static let float4: UInt32 = 700
+    public static let float8: UInt32 = 701
+    public static let float4Array: UInt32 = 1021
+    public static let float8Array: UInt32 = 1022
+    public static let textArray: UInt32 = 1009
+    public static let varchar: UInt32 = 1043
+    public static let timestamp: UInt32 = 1114
+    public static let timestamptz: UInt32 = 1184
+    public static let numeric: UInt32 = 1700
+    public static let uuid: UInt32 = 2950
+}
+
+/// A value that can be bound to a query parameter (`$1`, `$2`, …). Parameters travel separately
+/// from the SQL text in PostgreSQL's text format, so they are never parsed as SQL.
+public protocol PostgresBindable: Sendable {
+    /// The parameter's text form, or `nil` for SQL `NULL`.
+    var postgresText: String? { get }
+    /// The parameter's type OID; ``PostgresType/unspecified`` lets the server infer it.
+    var postgresTypeOID: UInt32 { get }
+}
+
+/// A Swift type a column can be decoded into.
+public protocol PostgresDecodable: Sendable {
+    /// Decodes the column's text form; `type` is the column's type OID.
+    init(postgresText text: String, type: UInt32) throws(PostgresError)
+    /// The value for SQL `NULL`, if the type has one (only `Optional` does).
+    static var postgresNull: Self? { get }
+}
+
+extension PostgresDecodable {
+    /// Non-optional types have no `NULL` value.
+    public static var postgresNull: Self? { nil }
+}
+
+private func decodingError(_ text: String, _ type: String) -> PostgresError {
+    PostgresError(.decoding, "cannot decode '\(text.prefix(40))' as \(type)")
+}
+
+extension String: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { self }
+    public var postgresTypeOID: UInt32 { PostgresType.unspecified }
+    public init(postgresText text: String, type: UInt32) { self = text }
+}
+
+extension Int: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { String(self) }
+    public var postgresTypeOID: UInt32 { PostgresType.int8 }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard let value = Int(text) else { throw decodingError(text, "Int") }
+        self = value
+    }
+}
+
+extension Int32: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { String(self) }
+    public var postgresTypeOID: UInt32 { PostgresType.int4 }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard let value = Int32(text) else { throw decodingError(text, "Int32") }
+        self = value
+    }
+}
+
+extension Bool: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { self ? "t" : "f" }
+    public var postgresTypeOID: UInt32 { PostgresType.bool }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        switch text {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: throw decodingError(text, "Bool")
+        }
+    }
+}
+
+extension Double: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { Self.postgresLiteral(self) }
+    public var postgresTypeOID: UInt32 { PostgresType.float8 }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard let value = Double(text) else { throw decodingError(text, "Double") }
+        self = value
+    }
+
+    static func postgresLiteral(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value == .infinity { return "Infinity" }
+        if value == -.infinity { return "-Infinity" }
+        return String(value)
+    }
+}
+
+extension Float: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { Double.postgresLiteral(Double(self)) }
+    public var postgresTypeOID: UInt32 { PostgresType.float4 }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard let value = Float(text) else { throw decodingError(text, "Float") }
+        self = value
+    }
+}
+
+extension UUID: PostgresBindable, PostgresDecodable {
+    public var postgresText: String? { uuidString.lowercased() }
+    public var postgresTypeOID: UInt32 { PostgresType.uuid }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard let value = UUID(uuidString: text) else { throw decodingError(text, "UUID") }
+        self = value
+    }
+}
+
+extension Date: PostgresBindable, PostgresDecodable {
+    /// UTC with microseconds, e.g. `2026-11-29 02:48:09.123456+00`.
+    public var postgresText: String? { PostgresTimestamp.format(self) }
+    public var postgresTypeOID: UInt32 { PostgresType.timestamptz }
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard let value = PostgresTimestamp.parse(text) else { throw decodingError(text, "Date") }
+        self = value
+    }
+}
+
+extension Array: PostgresBindable where Element: PostgresArrayElement {
+    public var postgresText: String? {
+        "{" + map { Element.postgresArrayLiteral($0) }.joined(separator: ",") + "}"
+    }
+    public var postgresTypeOID: UInt32 { Element.postgresArrayTypeOID }
+}
+
+extension Array: PostgresDecodable where Element: PostgresArrayElement {
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        guard text.hasPrefix("{"), text.hasSuffix("}") else { throw decodingError(text, "array") }
+        let body = text.dropFirst().dropLast()
+        if body.isEmpty {
+            self = []
+            return
+        }
+        var result: [Element] = []
+        for item in body.split(separator: ",", omittingEmptySubsequences: false) {
+            guard item != "NULL", let value = Element.fromPostgresArrayLiteral(item) else {
+                throw decodingError(String(item), "\(Element.self) array element")
+            }
+            result.append(value)
+        }
+        self = result
+    }
+}
+
+/// A scalar that can appear in a one-dimensional array column (`real[]`, `float8[]`).
+public protocol PostgresArrayElement: Sendable {
+    /// The array type's OID.
+    static var postgresArrayTypeOID: UInt32 { get }
+    /// The element's literal inside `{…}`.
+    static func postgresArrayLiteral(_ value: Self) -> String
+    /// Parses one element literal.
+    static func fromPostgresArrayLiteral(_ text: Substring) -> Self?
+}
+
+extension Float: PostgresArrayElement {
+    public static var postgresArrayTypeOID: UInt32 { PostgresType.float4Array }
+    public static func postgresArrayLiteral(_ value: Float) -> String { Double.postgresLiteral(Double(value)) }
+    public static func fromPostgresArrayLiteral(_ text: Substring) -> Float? { Float(text) }
+}
+
+extension Double: PostgresArrayElement {
+    public static var postgresArrayTypeOID: UInt32 { PostgresType.float8Array }
+    public static func postgresArrayLiteral(_ value: Double) -> String { postgresLiteral(value) }
+    public static func fromPostgresArrayLiteral(_ text: Substring) -> Double? { Double(text) }
+}
+
+/// Raw bytes for a `bytea` column or parameter.
+public struct PostgresBytes: PostgresBindable, PostgresDecodable, Hashable {
+    /// The bytes.
+    public var bytes: [UInt8]
+    /// Wraps `bytes`.
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    public var postgresText: String? {
+        var text: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        text.reserveCapacity(2 + bytes.count * 2)
+        for byte in bytes {
+            text.append(Self.hexDigits[Int(byte >> 4)])
+            text.append(Self.hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+    public var postgresTypeOID: UInt32 { PostgresType.bytea }
+
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else {
+            throw decodingError(text, "bytea (hex)")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity((utf8.count - 2) / 2)
+        var index = 2
+        while index < utf8.count {
+            guard let high = Self.nibble(utf8[index]), let low = Self.nibble(utf8[index + 1]) else {
+                throw decodingError(text, "bytea (hex)")
+            }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        self.bytes = bytes
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+extension Optional: PostgresBindable where Wrapped: PostgresBindable {
+    public var postgresText: String? { self?.postgresText }
+    public var postgresTypeOID: UInt32 { self?.postgresTypeOID ?? PostgresType.unspecified }
+}
+
+extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    public init(postgresText text: String, type: UInt32) throws(PostgresError) {
+        self = try Wrapped(postgresText: text, type: type)
+    }
+    public static var postgresNull: Self? { .some(nil) }
+}
+
+/// Conversion between `Date` and PostgreSQL's ISO timestamp text.
+enum PostgresTimestamp {
+    static func format(_ date: Date) -> String {
+        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var seconds = totalMicros / 1_000_000
+        var micros = totalMicros % 1_000_000
+        if micros < 0 {
+            micros += 1_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(fromDays: days)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))+00"
+    }
+
+    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]]` (timestamptz or timestamp, taken as UTC).
+    static func parse(_ text: String) -> Date? {
+        if text == "infinity" { return .distantFuture }
+        if text == "-infinity" { return .distantPast }
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for offset in 0..<width {
+                let c = bytes[index + offset]
+                guard c >= 48 && c <= 57 else { return nil }
+                value = value * 10 + Int64(c - 48)
+            }
+            index += width
+            return value
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == c else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2),
+              expect(32) || expect(84), let hour = number(2), expect(58), let minute = number(2), expect(58),
+              let second = number(2) else { return nil }
+        var micros: Int64 = 0
+        if expect(46) {
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                if digits < 6 { micros = micros * 10 + Int64(bytes[index] - 48) }
+                digits += 1
+                index += 1
+            }
+            for _ in digits..<max(digits, 6) { micros *= 10 }
+        }
+        var offsetSeconds: Int64 = 0
+        if index < bytes.count {
+            let sign: Int64
+            if expect(43) { sign = 1 } else if expect(45) { sign = -1 } else if expect(90) { sign = 0 } else { return nil }
+            if sign != 0 {
+                guard let oh = number(2) else { return nil }
+                var total = oh * 3600
+                if expect(58), let om = number(2) { total += om * 60 }
+                if expect(58), let os = number(2) { total += os }
+                offsetSeconds = sign * total
+            }
+        }
+        guard index == bytes.count else { return nil }
+        let days = days(fromCivil: year, month, day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+    }
+
+    // Howard Hinnant's days-from-civil and civil-from-days algorithms (proleptic Gregorian).
+    static func days(fromCivil y: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y - 1 : y
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z: Int64) -> (Int64, Int64, Int64) {
+        let z = z + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}

@@ -1,0 +1,118 @@
+internal import CZlib
+
+/// An error from ``Zlib``: the input is not a valid zlib stream, or it inflates past the limit.
+public struct ZlibError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable { case corrupt, truncated, tooLarge, failure }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+        /// The bytes are not a zlib stream (bad header, bad data or checksum mismatch).
+        public static let corrupt = Code(.corrupt)
+        /// The stream ends before its end marker.
+        public static let truncated = Code(.truncated)
+        /// The output would exceed the caller's limit.
+        public static let tooLarge = Code(.tooLarge)
+        /// zlib itself failed (out of memory, bad parameters).
+        public static let failure = Code(.failure)
+        /// The code's name.
+        public var description: String { base.rawValue }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// Details, e.g. zlib's own message.
+    public var message: String
+
+    /// `"zlib <code>: <message>"`.
+    public var description: String { "zlib \(code): \(message)" }
+}
+
+/// zlib-format (RFC 1950) compression over the system `libz`, the format of Python's
+/// `zlib.compress`/`zlib.decompress`.
+public enum Zlib {
+    /// The linked library's version, e.g. `1.2.13`.
+    public static var version: String { String(cString: zlibVersion()) }
+
+    /// Compresses `input` at `level` (0–9, default 6 as in Python).
+    public static func compress(_ input: [UInt8], level: Int32 = 6) throws(ZlibError) -> [UInt8] {
+        var stream = z_stream()
+        guard czlib_deflate_init(&stream, level) == Z_OK else {
+            throw ZlibError(code: .failure, message: "deflateInit failed")
+        }
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        var mutableInput = input
+        let status = mutableInput.withUnsafeMutableBufferPointer { inputBuffer in
+            output.withUnsafeMutableBufferPointer { outputBuffer in
+                stream.next_in = inputBuffer.baseAddress
+                stream.avail_in = uInt(inputBuffer.count)
+                stream.next_out = outputBuffer.baseAddress
+                stream.avail_out = uInt(outputBuffer.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else {
+            throw ZlibError(code: .failure, message: "deflate returned \(status)")
+        }
+        output.removeSubrange(Int(stream.total_out)...)
+        return output
+    }
+
+    /// Inflates a zlib stream, refusing to produce more than `maximumSize` bytes (default 64 MiB)
+    /// so that a hostile input cannot exhaust memory. Bytes after the stream's end are an error.
+    public static func decompress(_ input: [UInt8], maximumSize: Int = 64 << 20) throws(ZlibError) -> [UInt8] {
+        var stream = z_stream()
+        guard czlib_inflate_init(&stream) == Z_OK else {
+            throw ZlibError(code: .failure, message: "inflateInit failed")
+        }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(64, min(maximumSize + 1, max(input.count * 4, 16 << 10))))
+        var mutableInput = input
+        var finished = false
+        var failure: ZlibError?
+        mutableInput.withUnsafeMutableBufferPointer { inputBuffer in
+            stream.next_in = inputBuffer.baseAddress
+            stream.avail_in = uInt(inputBuffer.count)
+            while !finished && failure == nil {
+                let produced: Int
+                let status: Int32 = chunk.withUnsafeMutableBufferPointer { chunkBuffer in
+                    stream.next_out = chunkBuffer.baseAddress
+                    stream.avail_out = uInt(chunkBuffer.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                produced = chunk.count - Int(stream.avail_out)
+                if output.count + produced > maximumSize {
+                    failure = ZlibError(code: .tooLarge, message: "inflated data exceeds \(maximumSize) bytes")
+                    break
+                }
+                output.append(contentsOf: chunk[0..<produced])
+                switch status {
+                case Z_STREAM_END:
+                    finished = true
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR:
+                    // No progress possible: either input ran out or output space did (never, we drain).
+                    if stream.avail_in == 0 {
+                        failure = ZlibError(code: .truncated, message: "the zlib stream ends early")
+                    } else if produced == 0 {
+                        failure = ZlibError(code: .corrupt, message: "no progress inflating")
+                    }
+                case Z_NEED_DICT, Z_DATA_ERROR:
+                    let reason = stream.msg.map { String(cString: $0) } ?? "invalid data"
+                    failure = ZlibError(code: .corrupt, message: reason)
+                default:
+                    failure = ZlibError(code: .failure, message: "inflate returned \(status)")
+                }
+            }
+        }
+        if let failure { throw failure }
+        if stream.avail_in != 0 {
+            throw ZlibError(code: .corrupt, message: "\(stream.avail_in) trailing bytes after the zlib stream")
+        }
+        return output
+    }
+}

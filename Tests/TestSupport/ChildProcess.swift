@@ -1,0 +1,94 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process started with a clean signal mask, for tests that stop, kill and restart servers
+/// and workers.
+///
+/// Foundation's `Process` passes the test runner's blocked-signal mask on to the child, so a
+/// `redis-server` started that way ignores SIGTERM. This helper uses `posix_spawn` with an empty
+/// mask and default handlers, sends signals only to its own pid, and reaps the child.
+public final class ChildProcess: @unchecked Sendable {
+    // `@unchecked`: `pid` is only touched by the test that owns the object.
+    public private(set) var pid: pid_t = 0
+    private var exited = false
+
+    /// Starts `executable` with `arguments`; stdout and stderr are appended to `logPath`.
+    public init(executable: String, arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, env)
+        guard status == 0 else {
+            throw TestSetupError("posix_spawn \(executable) failed: \(String(cString: strerror(status)))")
+        }
+    }
+
+    deinit {
+        if !exited && pid > 0 {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+
+    /// Sends `signal` to this child (never to anything else).
+    public func signal(_ signal: Int32) {
+        guard !exited, pid > 0 else { return }
+        kill(pid, signal)
+    }
+
+    /// Whether the child is still running (reaps it if it has exited).
+    public var isRunning: Bool {
+        guard !exited else { return false }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid || result < 0 {
+            exited = true
+            return false
+        }
+        return true
+    }
+
+    /// Waits up to `limit` for the child to exit; returns whether it did.
+    @discardableResult
+    public func waitForExit(_ limit: Duration = .seconds(10)) async throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: limit)
+        while clock.now < deadline {
+            if !isRunning { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return !isRunning
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
+    public func stop(grace: Duration = .seconds(5)) async throws {
+        signal(SIGTERM)
+        if try await !waitForExit(grace) {
+            signal(SIGKILL)
+            try await waitForExit(.seconds(5))
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+import Postgres
+import Redis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the test servers are: `scripts/test.sh` starts a Redis and a PostgreSQL on free loopback
+/// ports and exports `TEST_REDIS_URL` and `TEST_DB_URL` (falling back to `REDIS_URL`/`DB_URL`).
+/// The servers are a hard dependency of the suite: without them a test fails with a message that
+/// says how to run it.
+public enum TestEnvironment {
+    private static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// The Redis URL of the test server.
+    public static var redisURL: String {
+        get throws {
+            guard let url = environment["TEST_REDIS_URL"] ?? environment["REDIS_URL"] else {
+                throw TestSetupError("TEST_REDIS_URL is not set: run the suite with scripts/test.sh")
+            }
+            return url
+        }
+    }
+
+    /// The PostgreSQL URL of the test server (its role may create databases).
+    public static var postgresURL: String {
+        get throws {
+            guard let url = environment["TEST_DB_URL"] ?? environment["DB_URL"] else {
+                throw TestSetupError("TEST_DB_URL is not set: run the suite with scripts/test.sh")
+            }
+            return url
+        }
+    }
+
+    /// The `redis-server` binary, for tests that start and restart a private server.
+    public static var redisServerBinary: String {
+        environment["REDIS_SERVER_BIN"] ?? "/usr/bin/redis-server"
+    }
+
+    /// A logger that prints warnings and worse (set `TEST_LOG_LEVEL=debug` to see more).
+    public static var logger: Logger {
+        var logger = Logger(label: "tests")
+        logger.logLevel = environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        return logger
+    }
+}
+
+/// The suite was started without its servers.
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A key no other test uses: `test:<prefix>:<uuid>`.
+public func uniqueKey(_ prefix: String = #function) -> String {
+    let cleaned = prefix.prefix { $0 != "(" }
+    return "test:\(cleaned):\(UUID().uuidString.lowercased())"
+}
+
+/// A test waited too long.
+public struct TimeoutError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Runs `body`, failing with ``TimeoutError`` if it takes longer than `limit`.
+public func withTimeout<Result: Sendable>(
+    _ limit: Duration,
+    _ what: String = "operation",
+    _ body: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeoutError(description: "\(what) did not finish within \(limit)")
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds, failing after `limit`.
+public func waitUntil(
+    _ limit: Duration = .seconds(5),
+    _ what: String,
+    _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: limit)
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TimeoutError(description: "\(what) did not happen within \(limit)")
+}
+
+/// Runs `body` with a client on the test Redis, shutting it down afterwards.
+@discardableResult
+public func withTestRedis<Result: Sendable>(
+    maximumConnections: Int = 8,
+    clientName: String? = nil,
+    _ body: (RedisClient) async throws -> Result
+) async throws -> Result {
+    var configuration = try RedisConfiguration(url: try TestEnvironment.redisURL)
+    configuration.maximumConnections = maximumConnections
+    configuration.clientName = clientName
+    let client = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
+/// Runs `body` with a client on a fresh, empty database created for this test and dropped after.
+@discardableResult
+public func withTemporaryDatabase<Result: Sendable>(
+    maximumConnections: Int = 5,
+    _ body: (PostgresClient, PostgresConfiguration) async throws -> Result
+) async throws -> Result {
+    let adminConfiguration = try PostgresConfiguration(url: try TestEnvironment.postgresURL)
+    let admin = PostgresClient(configuration: adminConfiguration, logger: TestEnvironment.logger)
+    let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    // Identifiers cannot be parameters; `name` is generated here from hex digits only.
+    try await admin.query("CREATE DATABASE \(name)")
+    let url = try TestEnvironment.postgresURL
+    let base = url[..<(url.lastIndex(of: "/") ?? url.endIndex)]
+    let configuration = try PostgresConfiguration(url: "\(base)/\(name)", maximumConnections: maximumConnections)
+    let client = PostgresClient(configuration: configuration, logger: TestEnvironment.logger)
+    func cleanUp() async {
+        await client.shutdown()
+        _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        await admin.shutdown()
+    }
+    do {
+        let result = try await body(client, configuration)
+        await cleanUp()
+        return result
+    } catch {
+        await cleanUp()
+        throw error
+    }
+}
+
+/// A private `redis-server` process for tests that stop and restart the server.
+public final class RedisServerProcess: @unchecked Sendable {
+    // `@unchecked`: `process` is only touched by the one test that owns this object.
+    public let port: Int
+    private var process: ChildProcess?
+    private let directory: URL
+
+    /// Reserves a free loopback port; call ``start()`` to launch.
+    public init() throws {
+        port = try freeLoopbackPort()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        process = nil  // ChildProcess.deinit kills and reaps a child still running
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    public var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    /// Launches the server and waits until it accepts connections.
+    public func start() async throws {
+        process = try ChildProcess(
+            executable: TestEnvironment.redisServerBinary,
+            arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "no", "--dir", directory.path],
+            logPath: directory.appendingPathComponent("redis.log").path
+        )
+        try await waitUntil(.seconds(10), "redis-server on port \(port) accepting connections") {
+            canConnect(port: self.port)
+        }
+    }
+
+    /// Stops the server with SIGTERM (our own child only) and waits for it to exit.
+    public func stop() async throws {
+        try await process?.stop()
+        process = nil
+    }
+}
+
+/// A TCP port free on 127.0.0.1 at the time of the call.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestSetupError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw TestSetupError("bind() failed") }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether a TCP connection to 127.0.0.1:`port` succeeds now.
+public func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}

@@ -1,0 +1,72 @@
+# Shared shell helpers for the project's scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The Debian packages the project needs to build, test and run.
+SYSTEM_PACKAGES=(
+  libhiredis-dev libpq-dev zlib1g-dev      # C libraries behind CHiredis, CLibPQ, CZlib
+  redis-server redis-tools                 # Redis server, redis-cli, redis-benchmark
+  postgresql postgresql-client             # PostgreSQL server and psql
+  poppler-utils                            # pdftotext for local PDF extraction
+  procps psmisc                            # ps, for scripts that check their own pids
+)
+
+# Installs whatever is missing from SYSTEM_PACKAGES (needs root, as sessions and CI are).
+ensure_system_packages() {
+  local missing=()
+  for package in "${SYSTEM_PACKAGES[@]}"; do
+    [[ "$package" == \#* ]] && continue
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$package")
+    fi
+  done
+  if ((${#missing[@]})); then
+    log "installing system packages: ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v swift >/dev/null || die "swift is not on PATH (this project needs Swift 6)"
+}
+
+# Prints a TCP port that is free on 127.0.0.1 right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Whether the process in pid file $1 is alive.
+pidfile_alive() {
+  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# Waits until $1 (a command) succeeds, for at most $2 seconds.
+wait_for() {
+  local command="$1" seconds="$2" waited=0
+  until eval "$command" >/dev/null 2>&1; do
+    sleep 0.1
+    waited=$((waited + 1))
+    ((waited < seconds * 10)) || return 1
+  done
+}
+
+# The newest installed PostgreSQL server binaries.
+postgres_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -n "$dir" ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
+  echo "$dir"
+}
+
+# Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
+as_postgres() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
