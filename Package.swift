@@ -119,10 +119,10 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis", "ClientSupport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresTests",
-            dependencies: ["Postgres", "ApplicationStore", "TestSupport"],
+            dependencies: ["Postgres", "ApplicationStore", "ClientSupport", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "AppConfigTests", dependencies: ["AppConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

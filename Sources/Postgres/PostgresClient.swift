@@ -46,12 +46,14 @@ public final class PostgresClient: Service, Sendable {
     }
 
     /// Leases a connection for `body`.
+    @discardableResult
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await pool.withConnection(body)
     }
 
     /// Runs `body` inside `BEGIN`/`COMMIT` on one connection; any error thrown by `body` (or by
     /// `COMMIT`) rolls the transaction back and is rethrown.
+    @discardableResult
     public func withTransaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await pool.withConnection { connection in
             try await connection.begin()

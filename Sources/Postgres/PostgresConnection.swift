@@ -153,11 +153,11 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
     private func connectIfNeededOnQueue() throws {
         if closed { throw PostgresError(.poolClosed, "the connection was closed") }
         if let connection {
-            if PQstatus(connection) == CONNECTION_OK {
-                let socket = PQsocket(connection)
-                if !SocketProbe.idleConnectionLooksClosed(socket) { return }
-                // Readable while idle: a notice, a notification, or the server hanging up.
-                if PQconsumeInput(connection) == 1 && PQstatus(connection) == CONNECTION_OK { return }
+            // An idle connection whose socket is readable has been spoken to unasked: in practice
+            // the server's FATAL goodbye (restart, pg_terminate_backend, idle timeout) before it
+            // hangs up. Notices and notifications are not used here, so start afresh.
+            if PQstatus(connection) == CONNECTION_OK && !SocketProbe.idleConnectionLooksClosed(PQsocket(connection)) {
+                return
             }
             logger.debug("postgres connection found closed")
             dropConnectionOnQueue()

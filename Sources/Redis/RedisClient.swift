@@ -48,6 +48,7 @@ public final class RedisClient: Service, Sendable {
     public var poolStatistics: ConnectionPoolStatistics { pool.statistics }
 
     /// Leases a pooled connection for `body` (for `WATCH`, or several commands on one connection).
+    @discardableResult
     public func withConnection<Result: Sendable>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
         try await pool.withConnection(body)
     }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what is missing, starts a private Redis and PostgreSQL on free
+# loopback ports, runs the Swift tests (and the Python compat suite when present), then stops the
+# servers it started, by pid. Usage: scripts/test.sh [extra swift test arguments]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+ensure_system_packages
+
+# A private services folder, reachable by the postgres user, removed afterwards.
+SERVICES_DIR="$(mktemp -d /tmp/resume-processor-test.XXXXXX)"
+chmod 755 "$SERVICES_DIR"
+cleanup() {
+  local status=$?
+  bash "$REPO_ROOT/scripts/services.sh" stop --dir "$SERVICES_DIR" || true
+  rm -rf "$SERVICES_DIR" "$(cat "$SERVICES_DIR/pg.datadir" 2>/dev/null | xargs -r dirname)" 2>/dev/null || true
+  exit $status
+}
+trap cleanup EXIT INT TERM
+
+bash "$REPO_ROOT/scripts/services.sh" start --dir "$SERVICES_DIR" --ephemeral
+# shellcheck disable=SC1091
+source "$SERVICES_DIR/env"
+export TEST_REDIS_URL="$REDIS_URL" TEST_DB_URL="$DB_URL" REDIS_SERVER_BIN
+
+log "building (debug, with tests)"
+swift build --build-tests 2>&1 | tee "$SERVICES_DIR/build.log" | grep -E "warning:|error:" || true
+if grep -q "error:" "$SERVICES_DIR/build.log"; then die "build failed"; fi
+
+log "running swift tests"
+swift test --skip-build "$@"
+
+if [[ -x "$REPO_ROOT/compat/run.sh" ]]; then
+  log "running the Python RQ compat suite"
+  "$REPO_ROOT/compat/run.sh"
+fi
