@@ -67,6 +67,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "ProcessSupport", swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "ApplicationStore", dependencies: ["Postgres"], swiftSettings: swiftSettings),
@@ -102,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis",
+                "Redis", "ProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,7 +113,7 @@ let package = Package(
         // Tests: real servers, started by scripts/test.sh.
         .target(
             name: "TestSupport",
-            dependencies: ["Redis", "Postgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Redis", "Postgres", "ProcessSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

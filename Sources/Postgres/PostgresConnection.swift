@@ -64,6 +64,9 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         }
     }
 
+    /// The connection's own thread as a `TaskExecutor` (see `RedisConnection.taskExecutor`).
+    public var taskExecutor: any TaskExecutor { executor.taskExecutor }
+
     // MARK: Statements
 
     /// Runs one statement with `parameters` bound to `$1…$n` and returns its rows.
@@ -118,9 +121,21 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
 
     private func perform(_ body: @escaping @Sendable () throws -> PostgresResult) async throws -> PostgresResult {
         try Task.checkCancellation()
-        try await ensureConnected()
+        // One trip to the connection's thread: check the socket, reconnect at once if needed, run.
+        // Only when connecting fails does the backoff loop take over.
         return try await withTaskCancellationHandler {
-            try await executor.run(body)
+            do {
+                return try await executor.run { [self] in
+                    try connectIfNeededOnQueue()
+                    return try body()
+                }
+            } catch let error as PostgresError where error.code == .connectionFailed && error.retryable {
+                try await ensureConnected()
+                return try await executor.run { [self] in
+                    try connectIfNeededOnQueue()
+                    return try body()
+                }
+            }
         } onCancel: {
             cancelHandle.withLock { handle in
                 guard let handle else { return }

@@ -74,6 +74,11 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
         }
     }
 
+    /// The connection's own thread as a `TaskExecutor`. Code that sends many commands on this
+    /// connection can run under `withTaskExecutorPreference(connection.taskExecutor) { … }`; its
+    /// commands then run inline on the connection's thread with no thread hop per command.
+    public var taskExecutor: any TaskExecutor { executor.taskExecutor }
+
     // MARK: Commands
 
     /// Sends one command and returns its reply; an error reply is thrown as
@@ -118,9 +123,19 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     /// Reconnects if needed, then runs `commands` on the owner queue; interruptible by cancellation.
     func execute(_ commands: [RedisCommand], blockingFor blockTimeout: Duration?) async throws -> [RedisReply] {
         try Task.checkCancellation()
-        try await ensureConnected()
-        return try await interruptible { [self] operation in
-            try runOnQueue(commands, blockTimeout: blockTimeout, operation: operation)
+        // One trip to the connection's thread: check the socket, reconnect at once if needed, send.
+        // Only when connecting fails does the backoff loop (with sleeps between attempts) take over.
+        do {
+            return try await interruptible { [self] operation in
+                try connectIfNeededOnQueue()
+                return try runOnQueue(commands, blockTimeout: blockTimeout, operation: operation)
+            }
+        } catch let error as RedisClientError where error.code == .connectionFailed && error.retryable {
+            try await ensureConnected()
+            return try await interruptible { [self] operation in
+                try connectIfNeededOnQueue()
+                return try runOnQueue(commands, blockTimeout: blockTimeout, operation: operation)
+            }
         }
     }
 

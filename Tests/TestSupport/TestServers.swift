@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+@_exported import ProcessSupport
 import Redis
 
 #if canImport(Glibc)

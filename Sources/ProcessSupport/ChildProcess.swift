@@ -4,8 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// A child process started with a clean signal mask, for tests that stop, kill and restart servers
-/// and workers.
+/// A child process started with a clean signal mask, for tests, benchmarks and chaos runs that stop,
+/// kill and restart servers and workers.
 ///
 /// Foundation's `Process` passes the test runner's blocked-signal mask on to the child, so a
 /// `redis-server` started that way ignores SIGTERM. This helper uses `posix_spawn` with an empty
@@ -13,10 +13,18 @@ import Glibc
 public final class ChildProcess: @unchecked Sendable {
     // `@unchecked`: `pid` is only touched by the test that owns the object.
     public private(set) var pid: pid_t = 0
-    private var exited = false
+    fileprivate(set) var exited = false
 
-    /// Starts `executable` with `arguments`; stdout and stderr are appended to `logPath`.
-    public init(executable: String, arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+    /// Starts `executable` (an absolute path, or a name looked up on `PATH`) with `arguments`;
+    /// stdout and stderr are appended to `logPath`.
+    public init(
+        executable: String,
+        arguments: [String],
+        logPath: String,
+        environment: [String: String]? = nil,
+        separateStandardError: Bool = false
+    ) throws {
+        let executable = try Self.resolve(executable)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -33,7 +41,11 @@ public final class ChildProcess: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if separateStandardError {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -41,8 +53,36 @@ public final class ChildProcess: @unchecked Sendable {
         defer { env.forEach { free($0) } }
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, env)
         guard status == 0 else {
-            throw TestSetupError("posix_spawn \(executable) failed: \(String(cString: strerror(status)))")
+            throw ChildProcessError(message: "posix_spawn \(executable) failed: \(String(cString: strerror(status)))")
         }
+    }
+
+    /// The absolute path of `name`: itself if it contains a slash, else the first match on `PATH`.
+    public static func resolve(_ name: String) throws -> String {
+        if name.contains("/") { return name }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw ChildProcessError(message: "\(name) was not found on PATH")
+    }
+
+    /// Runs `executable` to completion and returns its exit status and standard output (standard
+    /// error is discarded). Blocks the calling thread: call it from a command-line tool's top level
+    /// or a dedicated thread, not from latency-sensitive async code.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logPath = directory.appendingPathComponent("output").path
+        let child = try ChildProcess(executable: executable, arguments: arguments, logPath: logPath, separateStandardError: true)
+        var status: Int32 = 0
+        while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+        child.exited = true
+        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, output)
     }
 
     deinit {
@@ -91,4 +131,12 @@ public final class ChildProcess: @unchecked Sendable {
             try await waitForExit(.seconds(5))
         }
     }
+}
+
+/// A child process could not be started.
+public struct ChildProcessError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// The message.
+    public var description: String { message }
 }
