@@ -68,6 +68,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
+        .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "ApplicationStore", dependencies: ["Postgres"], swiftSettings: swiftSettings),
@@ -125,6 +126,7 @@ let package = Package(
         ),
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
+        .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,1 @@
+// Pickle module: see PythonValue.swift
