@@ -69,6 +69,7 @@ let package = Package(
         ),
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
+        .target(name: "RQ", dependencies: ["Pickle", "Zlib", "Redis"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "ApplicationStore", dependencies: ["Postgres"], swiftSettings: swiftSettings),
@@ -86,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "worker",
             dependencies: [
-                "AppConfig", "AppSupport", "Redis", "Postgres",
+                "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -104,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ProcessSupport",
+                "Redis", "ProcessSupport", "RQ", "Pickle", "Zlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -126,6 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
+        .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

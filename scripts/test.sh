@@ -31,7 +31,5 @@ if grep -q "error:" "$SERVICES_DIR/build.log"; then die "build failed"; fi
 log "running swift tests"
 swift test --skip-build "$@"
 
-if [[ -x "$REPO_ROOT/compat/run.sh" ]]; then
-  log "running the Python RQ compat suite"
-  "$REPO_ROOT/compat/run.sh"
-fi
+log "running the Python RQ compat suite (rq 2.12.0 and 3.0.0)"
+SWIFT_WORKER_BIN="$(swift build --show-bin-path)/worker" "$REPO_ROOT/compat/run.sh"

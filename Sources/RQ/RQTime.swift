@@ -1,0 +1,111 @@
+import Foundation
+
+/// RQ's time encodings (`rq-wire.md` §1).
+public enum RQTime {
+    /// `%Y-%m-%dT%H:%M:%S.%fZ` in UTC with six fractional digits, e.g. `2026-11-29T00:48:12.023616Z`.
+    public static func format(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(fromDays: days)
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+    }
+
+    /// Parses what RQ parses: `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`. Anything else (offsets, a space,
+    /// seven digits) is `nil`, as it is an error for Python.
+    public static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ start: Int, _ width: Int) -> Int64? {
+            var value: Int64 = 0
+            for index in start..<(start + width) {
+                let c = bytes[index]
+                guard c >= 48 && c <= 57 else { return nil }
+                value = value * 10 + Int64(c - 48)
+            }
+            return value
+        }
+        guard bytes[4] == 45, bytes[7] == 45, bytes[10] == 84, bytes[13] == 58, bytes[16] == 58,
+              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
+        var micros: Int64 = 0
+        if bytes.count > 20 {
+            guard bytes[19] == 46 else { return nil }
+            let digits = bytes.count - 21
+            guard (1...6).contains(digits), let fraction = number(20, digits) else { return nil }
+            micros = fraction
+            for _ in digits..<6 { micros *= 10 }
+        }
+        let days = days(fromCivil: year, month, day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+    }
+
+    /// Python `str(float)` of Unix seconds, as used in execution hashes and result fields.
+    public static func floatSeconds(_ date: Date) -> String {
+        let value = (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000
+        return PythonFloat.repr(value)
+    }
+
+    /// Integer Unix seconds, as used for registry scores (`current_timestamp()`).
+    public static func unixSeconds(_ date: Date) -> Int {
+        Int(date.timeIntervalSince1970.rounded(.down))
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+
+    static func days(fromCivil y: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y - 1 : y
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z: Int64) -> (Int64, Int64, Int64) {
+        let z = z + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+/// Python's `float.__repr__` for the values RQ writes (timestamps): shortest round trip, `.0` for
+/// integral values.
+enum PythonFloat {
+    static func repr(_ value: Double) -> String {
+        var text = String(value)
+        if !text.contains(".") && !text.contains("e") && !text.contains("n") && !text.contains("i") { text += ".0" }
+        return text
+    }
+}
+
+/// RQ job statuses (`rq-wire.md` §3, §12.3).
+public enum RQJobStatus: String, Sendable, Hashable, CaseIterable {
+    case created, queued, started, finished, failed, deferred, scheduled, stopped, canceled
+    /// RQ 3.0: waiting for a rate-limit slot (in no queue list). Read, never written.
+    case rateLimited = "rate_limited"
+    /// RQ 3.0: dependencies met, staged in `rq:ready:Q`. Read, never written.
+    case readyToEnqueue = "ready_to_enqueue"
+}

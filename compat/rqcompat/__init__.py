@@ -1,0 +1,1 @@
+"""Python side of resume-processor's RQ interop suite."""
