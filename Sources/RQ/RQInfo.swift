@@ -37,6 +37,7 @@ public struct RQInfo: Sendable {
         var workerKeys = Set<String>()
         for name in names {
             try await store.cleanup(.finished, queue: name)
+            try await store.cleanup(.started, queue: name)
             try await store.cleanup(.failed, queue: name)
             queueLines.append(QueueLine(
                 name: name,

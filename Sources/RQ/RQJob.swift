@@ -193,7 +193,9 @@ public struct RQJob: Sendable {
     }
 
     /// The field/value pairs `Job.to_dict()` writes, in its order (`rq-wire.md` §3).
-    public func hashFields(serializer: RQSerializer) throws(RQError) -> [(String, [UInt8])] {
+    /// `includeMeta: false` is `save(include_meta=False)`, which workers use so that they never
+    /// overwrite `meta` a running job updated itself.
+    public func hashFields(serializer: RQSerializer, includeMeta: Bool = true) throws(RQError) -> [(String, [UInt8])] {
         var fields: [(String, [UInt8])] = []
         func add(_ name: String, _ text: String) { fields.append((name, Array(text.utf8))) }
         func json(_ list: [Int]) -> String { "[" + list.map(String.init).joined(separator: ", ") + "]" }
@@ -230,11 +232,12 @@ public struct RQJob: Sendable {
             add("dependency_id", first)
             fields.append(("dependency_ids", try RQSerializer.json.dumps(.list(dependencyIDs.map { .string($0) }))))
         }
-        if !meta.isEmpty { fields.append(("meta", try serializer.dumps(.dict(meta)))) }
+        if includeMeta && !meta.isEmpty { fields.append(("meta", try serializer.dumps(.dict(meta)))) }
         if let ttl, ttl != 0 { add("ttl", String(ttl)) }
         if let allowDependencyFailures { add("allow_dependency_failures", allowDependencyFailures ? "1" : "0") }
         if let enqueueAtFront { add("enqueue_at_front", enqueueAtFront ? "1" : "0") }
-        let written = Set(fields.map(\.0))
+        var written = Set(fields.map(\.0))
+        if !includeMeta { written.insert("meta") }
         for (name, value) in otherFields.sorted(by: { $0.key < $1.key }) where !written.contains(name) {
             fields.append((name, value))
         }

@@ -92,12 +92,16 @@ public struct RQStore: Sendable {
         return members.map { String($0.split(separator: ":", maxSplits: 1).first ?? Substring($0)) }
     }
 
-    /// Registry cleanup as Python does it for the registries that only expire entries: finished
-    /// and failed drop members whose score passed (`ZREMRANGEBYSCORE key 0 now`); deferred,
-    /// scheduled and canceled keep theirs. Abandoned started jobs are the worker's maintenance.
+    /// Registry cleanup as Python does it: finished and failed drop members whose score passed
+    /// (`ZREMRANGEBYSCORE key 0 now`); started handles abandoned executions (see
+    /// ``cleanupStarted(queue:now:)``); deferred, scheduled and canceled keep their entries.
     /// Returns how many entries were removed.
     @discardableResult
     public func cleanup(_ registry: RQRegistry, queue: String, now: Date = Date()) async throws -> Int {
+        if registry == .started {
+            let (retried, failed) = try await cleanupStarted(queue: queue, now: now)
+            return retried.count + failed.count
+        }
         guard registry == .finished || registry == .failed else { return 0 }
         return try await redis.send(
             "ZREMRANGEBYSCORE", RedisArgument(registry.key(keys, queue: queue)), "0", RedisArgument(RQTime.unixSeconds(now))

@@ -140,3 +140,31 @@ struct RQStoreTests {
         }
     }
 }
+
+@Suite("RQ abandoned-job cleanup", .timeLimit(.minutes(1)))
+struct RQAbandonedCleanupTests {
+    @Test func expiredExecutionsAreFailedOrRetried() async throws {
+        try await withTestRedis { redis in
+            let store = RQStore(redis: redis)
+            let name = "swift-" + UUID().uuidString.prefix(8).lowercased()
+            let queue = store.queue(name)
+            let doomed = try await queue.enqueue(RQCall("f"))
+            let retried = try await queue.enqueue(RQCall("f"), options: RQEnqueueOptions(retry: RQRetry(maximum: 1)))
+            let alive = try await queue.enqueue(RQCall("f"))
+            for (job, score) in [(doomed, 1), (retried, 1), (alive, 9_999_999_999)] {
+                try await redis.send("LREM", RedisArgument(queue.key), "0", RedisArgument(job.id))
+                try await redis.send("HSET", RedisArgument("rq:job:\(job.id)"), "status", "started")
+                try await redis.send("ZADD", RedisArgument("rq:wip:\(name)"), RedisArgument(score), RedisArgument("\(job.id):e1"))
+            }
+            let outcome = try await store.cleanupStarted(queue: name)
+            #expect(outcome.failed == [doomed.id] && outcome.retried == [retried.id])
+            #expect(try await store.fetchJob(doomed.id)?.status == .failed)
+            #expect(try await store.jobIDs(.failed, queue: name) == [doomed.id])
+            let result = try #require(try await store.latestResult(doomed.id))
+            #expect(result.kind == .failed && result.workerName == "" && result.exceptionText?.contains("AbandonedJobError") == true)
+            #expect(try await store.fetchJob(retried.id)?.retriesLeft == 0)
+            #expect(try await queue.jobIDs() == [retried.id])
+            #expect(try await store.jobIDs(.started, queue: name) == [alive.id])
+        }
+    }
+}

@@ -225,3 +225,49 @@ def test_info_matches_rq_info(connection, queue_name, swift):
 def test_swift_enqueue_order_is_fifo(connection, queue_name, swift):
     ids = [swift.enqueue(queue_name, "rqcompat.jobs.add", f"[{n}, {n}]") for n in range(5)]
     assert Queue(queue_name, connection=connection).job_ids == ids
+
+
+def _abandon(connection, q, job, execution="0123456789abcdef0123456789abcdef"):
+    """Leaves `job` as a SIGKILLed worker would: started, with an expired rq:wip entry."""
+    connection.lrem(q.key, 0, job.id)
+    connection.hset(job.key, mapping={"status": "started", "started_at": "2026-01-01T00:00:00.000000Z", "worker_name": "dead-worker"})
+    connection.zadd(f"rq:wip:{q.name}", {f"{job.id}:{execution}": 1})
+
+
+def test_abandoned_jobs_cleaned_like_python(connection, swift):
+    from rq.registry import StartedJobRegistry
+    comparisons = {}
+    for cleaner in ("python", "swift"):
+        q = Queue("compat-abandon-" + cleaner + "-" + os.urandom(4).hex(), connection=connection)
+        doomed = q.enqueue("rqcompat.jobs.add", 1, 2, failure_ttl=900)
+        retried = q.enqueue("rqcompat.jobs.add", 3, 4, retry=Retry(max=2))
+        scheduled = q.enqueue("rqcompat.jobs.add", 5, 6, retry=Retry(max=1, interval=60))
+        for job in (doomed, retried, scheduled):
+            _abandon(connection, q, job)
+        if cleaner == "python":
+            StartedJobRegistry(queue=q).cleanup()
+        else:
+            swift.run("info", "--raw", q.name)
+        d, r, s = (Job.fetch(j.id, connection=connection) for j in (doomed, retried, scheduled))
+        comparisons[cleaner] = {
+            "statuses": (d.get_status(), r.get_status(), s.get_status()),
+            "failed": FailedJobRegistry(queue=q).get_job_ids(),
+            "queued": q.job_ids,
+            "scheduled": ScheduledJobRegistry(queue=q).get_job_ids(),
+            "wip": connection.zcard(f"rq:wip:{q.name}"),
+            "retries_left": (r.retries_left, s.retries_left),
+            "result": (d.latest_result().type.value, d.latest_result().worker_name,
+                       d.latest_result().exc_string.split(", at ")[0]),
+            "result_ttl": 0 < connection.ttl(f"rq:results:{doomed.id}") <= 900,
+            "job_ttl": 0 < connection.ttl(doomed.key) <= 900,
+            "failed_score": int(connection.zscore(f"rq:failed:{q.name}", doomed.id)) - int(time.time()),
+        }
+        ids = {"doomed": doomed.id, "retried": retried.id, "scheduled": scheduled.id}
+        comparisons[cleaner]["failed"] = [k for k, v in ids.items() if v in comparisons[cleaner]["failed"]]
+        comparisons[cleaner]["queued"] = [k for k, v in ids.items() if v in comparisons[cleaner]["queued"]]
+        comparisons[cleaner]["scheduled"] = [k for k, v in ids.items() if v in comparisons[cleaner]["scheduled"]]
+    python, ours = comparisons["python"], comparisons["swift"]
+    assert abs(python.pop("failed_score") - ours.pop("failed_score")) <= 2
+    assert ours == python
+    assert ours["statuses"] == ("failed", "queued", "scheduled")
+    assert ours["result"][2] == "Moved to FailedJobRegistry, due to AbandonedJobError"

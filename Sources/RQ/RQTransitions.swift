@@ -1,0 +1,135 @@
+import Foundation
+import Pickle
+import Redis
+
+/// The Redis command sequences RQ uses to move a job between states, shared by registry
+/// maintenance and workers. Each function returns commands to run inside one `MULTI`.
+public enum RQTransitions {
+    /// RQ's default `failure_ttl`: one year.
+    public static let defaultFailureTTL = 31_536_000
+
+    /// `HSET` of the whole job mapping.
+    static func save(_ job: RQJob, keys: RQKeys, serializer: RQSerializer, includeMeta: Bool) throws(RQError) -> RedisCommand {
+        var command: RedisCommand = ["HSET", RedisArgument(keys.job(job.id))]
+        for (field, value) in try job.hashFields(serializer: serializer, includeMeta: includeMeta) {
+            command.append(RedisArgument(field))
+            command.append(RedisArgument(bytes: value))
+        }
+        return command
+    }
+
+    /// `job.cleanup(ttl)`: `EXPIRE` the job, dependents and dependencies keys when `ttl > 0`.
+    static func expire(_ jobID: String, ttl: Int, keys: RQKeys) -> [RedisCommand] {
+        guard ttl > 0 else { return [] }
+        return [keys.job(jobID), keys.dependents(jobID), keys.dependencies(jobID)].map {
+            ["EXPIRE", RedisArgument($0), RedisArgument(ttl)]
+        }
+    }
+
+    /// `XADD rq:results:ID MAXLEN ~ 10 * …` plus the stream's TTL rule.
+    static func addResult(_ jobID: String, fields: [(String, [UInt8])], ttl: Int?, keys: RQKeys) -> [RedisCommand] {
+        var command: RedisCommand = ["XADD", RedisArgument(keys.results(jobID)), "MAXLEN", "~", "10", "*"]
+        for (name, value) in fields {
+            command.append(RedisArgument(name))
+            command.append(RedisArgument(bytes: value))
+        }
+        var commands = [command]
+        if let ttl {
+            commands.append(ttl == -1 ? ["PERSIST", RedisArgument(keys.results(jobID))] : ["EXPIRE", RedisArgument(keys.results(jobID)), RedisArgument(ttl)])
+        }
+        return commands
+    }
+
+    /// A job failing for good (`_handle_failure`): status `failed`, mapping saved without `meta`,
+    /// expiries and failed-registry score from `failure_ttl` (one year by default, `-1` keeps it),
+    /// and a type-2 result entry whose stream expires only when the job has a `failure_ttl`.
+    public static func fail(
+        _ job: inout RQJob, excString: String, workerName: String, executionID: String? = nil,
+        executionStartedAt: Date? = nil, executionEndedAt: Date? = nil, now: Date = Date(),
+        keys: RQKeys, serializer: RQSerializer
+    ) throws(RQError) -> [RedisCommand] {
+        guard let origin = job.origin else { throw RQError(.malformedJob, "job \(job.id) has no origin") }
+        job.status = .failed
+        let ttl = job.failureTTL ?? defaultFailureTTL
+        let score = ttl < 0 ? "-1" : String(RQTime.unixSeconds(now) + ttl)
+        var commands: [RedisCommand] = [["HSET", RedisArgument(keys.job(job.id)), "status", "failed"]]
+        commands.append(try save(job, keys: keys, serializer: serializer, includeMeta: false))
+        commands += expire(job.id, ttl: ttl, keys: keys)
+        commands.append(["ZADD", RedisArgument(keys.failed(origin)), RedisArgument(score), RedisArgument(job.id)])
+        let result = try RQResult.streamFields(
+            kind: .failed, workerName: workerName, exceptionText: excString, executionID: executionID,
+            executionStartedAt: executionStartedAt, executionEndedAt: executionEndedAt, serializer: serializer)
+        commands += addResult(job.id, fields: result, ttl: job.failureTTL, keys: keys)
+        return commands
+    }
+
+    /// The retry interval RQ picks (`get_retry_interval`): index `len(intervals) - retries_left`,
+    /// at least 0 (so with more retries than intervals the first interval repeats).
+    public static func retryInterval(_ job: RQJob) -> Int {
+        guard let intervals = job.retryIntervals, !intervals.isEmpty, let left = job.retriesLeft, left > 0 else { return 0 }
+        return intervals[max(intervals.count - left, 0)]
+    }
+
+    /// `job.retry(queue)`: one retry used; back on the queue at once, or into the scheduled
+    /// registry after the interval (RQ 3.0's form: the `ZADD` inside the transaction).
+    public static func retry(_ job: inout RQJob, now: Date = Date(), keys: RQKeys, serializer: RQSerializer) throws(RQError) -> [RedisCommand] {
+        guard let origin = job.origin else { throw RQError(.malformedJob, "job \(job.id) has no origin") }
+        let interval = retryInterval(job)
+        job.retriesLeft = (job.retriesLeft ?? 1) - 1
+        let jobKey = RedisArgument(keys.job(job.id))
+        var commands: [RedisCommand] = []
+        if interval > 0 {
+            job.status = .scheduled
+            commands.append(["SADD", RedisArgument(keys.queues), RedisArgument(keys.queue(origin))])
+            commands.append(["HSET", jobKey, "status", "scheduled"])
+            commands.append(try save(job, keys: keys, serializer: serializer, includeMeta: true))
+            commands += expire(job.id, ttl: job.ttl ?? 0, keys: keys)
+            commands.append(["ZADD", RedisArgument(keys.scheduled(origin)), RedisArgument(RQTime.unixSeconds(now) + interval), RedisArgument(job.id)])
+        } else {
+            job.status = .queued
+            job.enqueuedAt = now
+            commands.append(["HSET", jobKey, "status", "queued"])
+            commands.append(try save(job, keys: keys, serializer: serializer, includeMeta: true))
+            commands += expire(job.id, ttl: job.ttl ?? 0, keys: keys)
+            commands.append([job.enqueueAtFrontOnRetry ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(job.id)])
+        }
+        return commands
+    }
+
+    /// Python's `str(datetime.now(timezone.utc))`, e.g. `2026-11-29 04:30:00.123456+00:00`.
+    public static func pythonUTCString(_ date: Date) -> String {
+        RQTime.format(date).replacingOccurrences(of: "T", with: " ").dropLast() + "+00:00"
+    }
+}
+
+extension RQStore {
+    /// `StartedJobRegistry.cleanup`: executions whose heartbeat expired (`rq:wip:Q` score ≤ now)
+    /// belong to dead workers. Each such job is retried if it has `retries_left`, otherwise failed
+    /// with RQ's `AbandonedJobError` text (RQ 3.0 rule: only jobs still `started`); then the
+    /// expired entries are removed. Returns the ids retried and failed.
+    @discardableResult
+    public func cleanupStarted(queue: String, now: Date = Date()) async throws -> (retried: [String], failed: [String]) {
+        let key = keys.started(queue)
+        let score = RQTime.unixSeconds(now)
+        let members = try await redis.send("ZRANGEBYSCORE", RedisArgument(key), "0", RedisArgument(score)).array?.compactMap(\.string) ?? []
+        guard !members.isEmpty else { return ([], []) }
+        var commands: [RedisCommand] = []
+        var retried: [String] = [], failed: [String] = []
+        var seen = Set<String>()
+        for member in members {
+            let id = String(member.split(separator: ":", maxSplits: 1).first ?? Substring(member))
+            guard seen.insert(id).inserted, var job = try await fetchJob(id), job.status == .started else { continue }
+            if let left = job.retriesLeft, left > 0 {
+                commands += try RQTransitions.retry(&job, now: now, keys: keys, serializer: serializer)
+                retried.append(id)
+            } else {
+                let text = "Moved to FailedJobRegistry, due to AbandonedJobError, at \(RQTransitions.pythonUTCString(now))"
+                commands += try RQTransitions.fail(&job, excString: text, workerName: "", now: now, keys: keys, serializer: serializer)
+                failed.append(id)
+            }
+        }
+        commands.append(["ZREMRANGEBYSCORE", RedisArgument(key), "0", RedisArgument(score)])
+        _ = try await redis.transaction(commands)
+        return (retried, failed)
+    }
+}
