@@ -68,8 +68,10 @@ public enum Zlib {
             throw ZlibError(code: .failure, message: "inflateInit failed")
         }
         defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: max(64, min(maximumSize + 1, max(input.count * 4, 16 << 10))))
+        // Inflate straight into `output`, growing it geometrically: small payloads (RQ's typical
+        // `data` is ~100 bytes) cost one small allocation, not a fixed large scratch buffer.
+        var output = [UInt8](repeating: 0, count: min(maximumSize + 1, max(256, input.count * 4)))
+        var produced = 0
         var mutableInput = input
         var finished = false
         var failure: ZlibError?
@@ -77,28 +79,33 @@ public enum Zlib {
             stream.next_in = inputBuffer.baseAddress
             stream.avail_in = uInt(inputBuffer.count)
             while !finished && failure == nil {
-                let produced: Int
-                let status: Int32 = chunk.withUnsafeMutableBufferPointer { chunkBuffer in
-                    stream.next_out = chunkBuffer.baseAddress
-                    stream.avail_out = uInt(chunkBuffer.count)
+                if produced == output.count {
+                    if output.count > maximumSize {
+                        failure = ZlibError(code: .tooLarge, message: "inflated data exceeds \(maximumSize) bytes")
+                        break
+                    }
+                    output.append(contentsOf: repeatElement(0, count: min(output.count, maximumSize + 1 - output.count)))
+                }
+                let before = produced
+                let status: Int32 = output.withUnsafeMutableBufferPointer { outputBuffer in
+                    stream.next_out = outputBuffer.baseAddress! + produced
+                    stream.avail_out = uInt(outputBuffer.count - produced)
                     return inflate(&stream, Z_NO_FLUSH)
                 }
-                produced = chunk.count - Int(stream.avail_out)
-                if output.count + produced > maximumSize {
+                produced = output.count - Int(stream.avail_out)
+                if produced > maximumSize {
                     failure = ZlibError(code: .tooLarge, message: "inflated data exceeds \(maximumSize) bytes")
                     break
                 }
-                output.append(contentsOf: chunk[0..<produced])
                 switch status {
                 case Z_STREAM_END:
                     finished = true
                 case Z_OK:
                     continue
                 case Z_BUF_ERROR:
-                    // No progress possible: either input ran out or output space did (never, we drain).
                     if stream.avail_in == 0 {
                         failure = ZlibError(code: .truncated, message: "the zlib stream ends early")
-                    } else if produced == 0 {
+                    } else if produced == before && produced < output.count {
                         failure = ZlibError(code: .corrupt, message: "no progress inflating")
                     }
                 case Z_NEED_DICT, Z_DATA_ERROR:
@@ -113,6 +120,7 @@ public enum Zlib {
         if stream.avail_in != 0 {
             throw ZlibError(code: .corrupt, message: "\(stream.avail_in) trailing bytes after the zlib stream")
         }
+        output.removeSubrange(produced...)
         return output
     }
 }

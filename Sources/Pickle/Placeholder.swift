@@ -1,1 +1,0 @@
-// Pickle module: see PythonValue.swift
