@@ -69,7 +69,8 @@ let package = Package(
         ),
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
-        .target(name: "RQ", dependencies: ["Pickle", "Zlib", "Redis"], swiftSettings: swiftSettings),
+        .target(name: "FuzzSupport", swiftSettings: swiftSettings),
+        .target(name: "RQ", dependencies: ["Pickle", "Zlib", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "ApplicationStore", dependencies: ["Postgres"], swiftSettings: swiftSettings),
@@ -105,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ProcessSupport", "RQ", "Pickle", "Zlib",
+                "Redis", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -127,8 +128,8 @@ let package = Package(
         ),
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
-        .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 
 /// RQ's time encodings (`rq-wire.md` §1).
@@ -5,20 +6,7 @@ public enum RQTime {
     /// `%Y-%m-%dT%H:%M:%S.%fZ` in UTC with six fractional digits, e.g. `2026-11-29T00:48:12.023616Z`.
     public static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
-        var seconds = micros / 1_000_000
-        var fraction = micros % 1_000_000
-        if fraction < 0 {
-            fraction += 1_000_000
-            seconds -= 1
-        }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
-        let (year, month, day) = civil(fromDays: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        return CivilDate.isoText(microsecondsSinceEpoch: micros, separator: "T") + "Z"
     }
 
     /// Parses what RQ parses: `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`. Anything else (offsets, a space,
@@ -47,7 +35,7 @@ public enum RQTime {
             micros = fraction
             for _ in digits..<6 { micros *= 10 }
         }
-        let days = days(fromCivil: year, month, day)
+        let days = CivilDate.days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
     }
@@ -63,32 +51,6 @@ public enum RQTime {
         Int(date.timeIntervalSince1970.rounded(.down))
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
-    }
-
-    static func days(fromCivil y: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y - 1 : y
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z: Int64) -> (Int64, Int64, Int64) {
-        let z = z + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp + (mp < 10 ? 3 : -9)
-        return (m <= 2 ? y + 1 : y, m, d)
-    }
 }
 
 /// Python's `float.__repr__` for the values RQ writes (timestamps): shortest round trip, `.0` for

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FuzzSupport
 import Pickle
 import RQ
 import Zlib
@@ -16,19 +17,8 @@ struct FuzzCommand: AsyncParsableCommand {
     @Option(help: "PRNG seed (printed; reuse it to reproduce).") var seed: UInt64 = UInt64.random(in: 0...UInt64.max)
     @Option(help: "Folder with Fixtures/ (the repository root).") var root = "."
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func run() async throws {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         let fixtureDirectory = URL(fileURLWithPath: root).appendingPathComponent("Fixtures")
         let pickles = try files(fixtureDirectory.appendingPathComponent("pickle"), suffix: ".pickle")
         let hashes = try loadHashes(fixtureDirectory.appendingPathComponent("rq"))
@@ -107,25 +97,7 @@ struct FuzzCommand: AsyncParsableCommand {
         }
     }
 
-    private func mutate(_ input: [UInt8], _ random: inout SplitMix) -> [UInt8] {
-        var bytes = input
-        for _ in 0...(random.next() % 3) {
-            switch random.next() % 6 {
-            case 0 where !bytes.isEmpty:
-                bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: 1 << (random.next() % 8))
-            case 1:
-                bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: Int(random.next() % UInt64(bytes.count + 1)))
-            case 2 where !bytes.isEmpty:
-                bytes.remove(at: Int(random.next() % UInt64(bytes.count)))
-            case 3:
-                bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count + 1))))
-            case 4 where bytes.count > 9:
-                let index = Int(random.next() % UInt64(bytes.count - 8))
-                for offset in 0..<8 { bytes[index + offset] = 0xff }
-            default:
-                bytes = (0..<Int(random.next() % 96)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            }
-        }
-        return bytes
+    private func mutate(_ input: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+        ByteMutator.mutate(input, &random)
     }
 }

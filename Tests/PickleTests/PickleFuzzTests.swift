@@ -1,4 +1,5 @@
 import Pickle
+import FuzzSupport
 import Testing
 
 /// Random and mutated inputs derived from every fixture: the decoders must return a value or a

@@ -1,5 +1,6 @@
 import Foundation
 import Pickle
+import FuzzSupport
 import Testing
 
 /// The real CPython (`python3`, 3.11 on the build machines) judges our output.

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import Pickle
 import RQ
 import Testing
@@ -8,43 +9,14 @@ import Zlib
 /// decode or fail with a typed error, never crash or hang.
 @Suite("RQ decoder fuzzing")
 struct RQFuzzTests {
-    /// SplitMix64: deterministic, so a failure reproduces from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func mutate(_ input: [UInt8], _ random: inout SplitMix) -> [UInt8] {
-        var bytes = input
-        switch random.next() % 6 {
-        case 0 where !bytes.isEmpty:
-            let index = Int(random.next() % UInt64(bytes.count))
-            bytes[index] ^= UInt8(truncatingIfNeeded: 1 << (random.next() % 8))
-        case 1:
-            bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: Int(random.next() % UInt64(bytes.count + 1)))
-        case 2 where !bytes.isEmpty:
-            bytes.remove(at: Int(random.next() % UInt64(bytes.count)))
-        case 3:
-            bytes = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count + 1))))
-        case 4 where bytes.count > 4:
-            let index = Int(random.next() % UInt64(bytes.count - 4))
-            for offset in 0..<4 { bytes[index + offset] = 0xff }
-        default:
-            bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-        }
-        return bytes
+    static func mutate(_ input: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+        ByteMutator.mutate(input, &random)
     }
 
     @Test func mutatedHashesNeverCrash() throws {
         let fixtures = try RQFixtureTests.load()
         let seed: UInt64 = 0x5eed_1234
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         var decoded = 0, refused = 0
         let fieldNames = ["data", "meta", "status", "created_at", "timeout", "retry_intervals", "dependency_ids", "enqueued_at"]
         for _ in 0..<100_000 {
@@ -76,7 +48,7 @@ struct RQFuzzTests {
 
     @Test func mutatedResultEntriesNeverCrash() throws {
         let entries = try RQFixtureTests.load().flatMap { fixture in fixture.results.map { (fixture.serializer, $0.1) } }
-        var random = SplitMix(state: 0xfeed)
+        var random = SplitMix64(seed: 0xfeed)
         for _ in 0..<20_000 {
             let (serializer, original) = entries[Int(random.next() % UInt64(entries.count))]
             var fields = original
