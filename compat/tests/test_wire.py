@@ -8,7 +8,7 @@ from rq import Queue
 from rq.job import Job, Retry
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
-from rq.utils import get_call_string
+from rq.utils import get_call_string, utcformat
 
 from conftest import python_rq
 from rqcompat import tagged
@@ -90,6 +90,9 @@ def test_swift_enqueues_python_reads(connection, queue_name, swift, name):
     assert job.get_status() == "queued"
     assert job.created_at is not None and job.enqueued_at is not None
     assert job.enqueued_at >= job.created_at
+    seen = swift.job(job_id)
+    assert seen["created_at"] == utcformat(job.created_at) and seen["enqueued_at"] == utcformat(job.enqueued_at)
+    assert seen["args_repr"] == repr(tuple(job.args)) and seen["kwargs_repr"] == repr(job.kwargs)
     q = Queue(queue_name, connection=connection)
     assert q.count == 1 and q.job_ids == [job_id]
     assert connection.sismember("rq:queues", f"rq:queue:{queue_name}")
