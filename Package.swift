@@ -70,6 +70,7 @@ let package = Package(
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
+        .target(name: "WorkerRuntime", dependencies: ["Pickle", "RQ", "Redis"], swiftSettings: swiftSettings),
         .target(name: "RQ", dependencies: ["Pickle", "Zlib", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
@@ -129,6 +130,7 @@ let package = Package(
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
         .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Pickle"], swiftSettings: swiftSettings),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
