@@ -1,0 +1,200 @@
+import Foundation
+import Pickle
+import Redis
+import RQ
+
+/// The native queue's operations as Redis command sequences: enqueue, reliable fetch, completion,
+/// retries with exponential backoff and jitter through a delayed set, dead letters, and the reaper
+/// that returns the jobs of workers whose heartbeat expired.
+public struct NativeQueueClient: Sendable {
+    /// The keys.
+    public let keys: NativeQueueKeys
+    let redis: RedisClient
+
+    /// A client on `redis`.
+    public init(redis: RedisClient, keys: NativeQueueKeys = NativeQueueKeys()) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    /// Enqueues a call: the job hash and the id pushed in one transaction. Returns the job id.
+    @discardableResult
+    public func enqueue(
+        function: String, args: [PythonValue] = [], kwargs: [PythonDictEntry] = [], maxAttempts: Int = 3,
+        id: String = UUID().uuidString.lowercased()
+    ) async throws -> String {
+        let now = RQTime.format(Date())
+        let replies = try await redis.transaction([
+            ["HSET", RedisArgument(keys.job(id)), "id", RedisArgument(id), "function", RedisArgument(function),
+             "args", RedisArgument(bytes: try PythonJSON.encode(.list(args))),
+             "kwargs", RedisArgument(bytes: try PythonJSON.encode(.dict(kwargs))),
+             "status", "queued", "attempts", "0", "max_attempts", RedisArgument(maxAttempts),
+             "created_at", RedisArgument(now), "enqueued_at", RedisArgument(now)],
+            ["RPUSH", RedisArgument(keys.queue), RedisArgument(id)],
+        ])
+        guard replies != nil else { throw NativeQueueError("enqueue transaction aborted") }
+        return id
+    }
+
+    /// Fetches a job hash.
+    public func job(_ id: String) async throws -> NativeJob? {
+        let fields = Self.fieldMap(try await redis.send("HGETALL", RedisArgument(keys.job(id))))
+        return fields.isEmpty ? nil : try NativeJob(fields: fields)
+    }
+
+    /// Blocks up to `timeout` for a job and moves its id atomically into `worker`'s processing
+    /// list, so a crash from here on leaves the id where the reaper finds it. Marks it started.
+    /// Returns `nil` on timeout; ids whose hash is gone are dropped from the processing list.
+    public func dequeue(worker: String, on connection: RedisConnection, timeout: Duration) async throws -> NativeJob? {
+        let reply = try await connection.sendBlocking(
+            ["BLMOVE", RedisArgument(keys.queue), RedisArgument(keys.processing(worker)), "LEFT", "RIGHT",
+             RedisArgument(String(format: "%.3f", timeout.secondsValue))],
+            timeout: timeout)
+        guard let id = reply.string else { return nil }
+        let replies = try await connection.transaction([
+            ["HSET", RedisArgument(keys.job(id)), "status", "started", "worker", RedisArgument(worker),
+             "started_at", RedisArgument(RQTime.format(Date()))],
+            ["HINCRBY", RedisArgument(keys.job(id)), "attempts", "1"],
+            ["HGETALL", RedisArgument(keys.job(id))],
+        ])
+        let fields = Self.fieldMap(replies?.last ?? .null)
+        guard fields["function"] != nil else {
+            // The hash is gone (deleted or expired): nothing to run; undo the stray writes.
+            _ = try await connection.pipeline([["DEL", RedisArgument(keys.job(id))], ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)]])
+            return nil
+        }
+        return try NativeJob(fields: fields)
+    }
+
+    /// Records success and releases the id from the processing list, in one transaction.
+    public func complete(_ job: NativeJob, worker: String, result: PythonValue) async throws {
+        _ = try await redis.transaction([
+            ["HSET", RedisArgument(keys.job(job.id)), "status", "finished", "ended_at", RedisArgument(RQTime.format(Date())),
+             "result", RedisArgument(bytes: (try? PythonJSON.encode(result)) ?? Array("null".utf8)), "error", ""],
+            ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(job.id)],
+        ])
+    }
+
+    /// Records a failure. With attempts left (and a transient error) the job waits in the delayed
+    /// set for `backoff(attempt)`; otherwise it goes to the dead-letter list as `failed`.
+    /// Returns whether it will be retried.
+    @discardableResult
+    public func fail(_ job: NativeJob, worker: String, error: String, transient: Bool = true, now: Date = Date()) async throws -> Bool {
+        let retry = transient && job.attempts < job.maxAttempts
+        var commands: [RedisCommand] = [["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(job.id)]]
+        if retry {
+            let due = now.addingTimeInterval(Self.backoff(attempt: job.attempts).secondsValue)
+            commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "retrying", "error", RedisArgument(error)])
+            commands.append(["ZADD", RedisArgument(keys.delayed), RedisArgument(Int(due.timeIntervalSince1970 * 1000)), RedisArgument(job.id)])
+        } else {
+            commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "failed", "error", RedisArgument(error),
+                             "ended_at", RedisArgument(RQTime.format(now))])
+            commands.append(["RPUSH", RedisArgument(keys.dead), RedisArgument(job.id)])
+        }
+        _ = try await redis.transaction(commands)
+        return retry
+    }
+
+    /// Exponential backoff with full jitter: base 1 s doubling per attempt, capped at 5 minutes,
+    /// then a random point in the upper half.
+    public static func backoff(attempt: Int) -> Duration {
+        let base = min(300.0, pow(2.0, Double(max(attempt - 1, 0))))
+        return .milliseconds(Int64(base * Double.random(in: 0.5...1.0) * 1000))
+    }
+
+    /// Moves retries whose time has come back to the queue (atomically per id, so two workers never
+    /// both move one). Returns how many moved.
+    @discardableResult
+    public func promoteDue(now: Date = Date(), limit: Int = 100) async throws -> Int {
+        let script = """
+            local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+            for _, id in ipairs(ids) do
+              redis.call('ZREM', KEYS[1], id)
+              if redis.call('EXISTS', 'job:' .. id) == 1 then
+                redis.call('HSET', 'job:' .. id, 'status', 'queued')
+                redis.call('RPUSH', KEYS[2], id)
+              end
+            end
+            return #ids
+            """
+        return try await redis.send(["EVAL", RedisArgument(script), "2", RedisArgument(keys.delayed), RedisArgument(keys.queue),
+                                     RedisArgument(Int(now.timeIntervalSince1970 * 1000)), RedisArgument(limit)]).int ?? 0
+    }
+
+    /// Announces `worker` as alive for `ttl`.
+    public func heartbeat(worker: String, ttl: Duration) async throws {
+        _ = try await redis.pipeline([
+            ["SADD", RedisArgument(keys.workers), RedisArgument(worker)],
+            ["SET", RedisArgument(keys.heartbeat(worker)), RedisArgument(RQTime.format(Date())), "PX", RedisArgument(Int(ttl.secondsValue * 1000))],
+        ])
+    }
+
+    /// Removes `worker` cleanly (its processing list must be empty or is returned to the queue).
+    public func retire(worker: String) async throws {
+        _ = try await reclaim(worker)
+        _ = try await redis.pipeline([["SREM", RedisArgument(keys.workers), RedisArgument(worker)], ["DEL", RedisArgument(keys.heartbeat(worker))]])
+    }
+
+    /// The reaper: every registered worker whose heartbeat key expired is presumed dead; the jobs
+    /// in its processing list go back to the front of the queue. Returns the ids returned.
+    @discardableResult
+    public func reapDeadWorkers() async throws -> [String] {
+        let workers = try await redis.send("SMEMBERS", RedisArgument(keys.workers)).array?.compactMap(\.string) ?? []
+        var returned: [String] = []
+        for worker in workers where try await redis.send("EXISTS", RedisArgument(keys.heartbeat(worker))).int == 0 {
+            returned += try await reclaim(worker)
+            _ = try await redis.send("SREM", RedisArgument(keys.workers), RedisArgument(worker))
+        }
+        return returned
+    }
+
+    /// Moves everything in `worker`'s processing list back to the front of the queue, one atomic
+    /// `LMOVE` per id.
+    private func reclaim(_ worker: String) async throws -> [String] {
+        var returned: [String] = []
+        while let id = try await redis.send(["LMOVE", RedisArgument(keys.processing(worker)), RedisArgument(keys.queue), "RIGHT", "LEFT"]).string {
+            _ = try await redis.send("HSET", RedisArgument(keys.job(id)), "status", "queued")
+            returned.append(id)
+        }
+        return returned
+    }
+
+    /// Dead-lettered job ids, oldest first.
+    public func deadLetters() async throws -> [String] {
+        try await redis.send("LRANGE", RedisArgument(keys.dead), "0", "-1").array?.compactMap(\.string) ?? []
+    }
+
+    /// Puts every dead-lettered job back on the queue with its attempts reset. Returns how many.
+    @discardableResult
+    public func requeueDeadLetters() async throws -> Int {
+        var count = 0
+        while let id = try await redis.send(["LMOVE", RedisArgument(keys.dead), RedisArgument(keys.queue), "LEFT", "RIGHT"]).string {
+            _ = try await redis.send("HSET", RedisArgument(keys.job(id)), "status", "queued", "attempts", "0", "error", "")
+            count += 1
+        }
+        return count
+    }
+
+    /// Waiting job ids, oldest first.
+    public func queuedIDs() async throws -> [String] {
+        try await redis.send("LRANGE", RedisArgument(keys.queue), "0", "-1").array?.compactMap(\.string) ?? []
+    }
+
+    static func fieldMap(_ reply: RedisReply) -> [String: [UInt8]] {
+        guard let items = reply.array else { return [:] }
+        var fields: [String: [UInt8]] = [:]
+        var index = 0
+        while index + 1 < items.count {
+            if let name = items[index].string { fields[name] = items[index + 1].bytes ?? [] }
+            index += 2
+        }
+        return fields
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
