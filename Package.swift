@@ -71,7 +71,15 @@ let package = Package(
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         .target(name: "NativeQueue", dependencies: ["Pickle", "RQ", "Redis"], swiftSettings: swiftSettings),
-        .target(name: "WorkerRuntime", dependencies: ["Pickle", "RQ", "Redis"], swiftSettings: swiftSettings),
+        .target(
+            name: "WorkerRuntime",
+            dependencies: [
+                "Pickle", "RQ", "Redis", "NativeQueue",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "RQ", dependencies: ["Pickle", "Zlib", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
@@ -90,7 +98,9 @@ let package = Package(
         .executableTarget(
             name: "worker",
             dependencies: [
-                "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle",
+                "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle", "NativeQueue", "WorkerRuntime",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,7 +142,14 @@ let package = Package(
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
         .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NativeQueueTests", dependencies: ["NativeQueue", "Redis", "Pickle", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Pickle"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WorkerRuntimeTests",
+            dependencies: [
+                "WorkerRuntime", "Pickle", "NativeQueue", "Redis", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

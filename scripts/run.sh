@@ -26,8 +26,8 @@ BIN="$(swift build -c release --show-bin-path)"
 
 log "migrating"
 "$BIN/worker" migrate
-log "worker health check"
-"$BIN/worker" run
+log "worker health check (native mode, --burst: drains the queue and exits)"
+"$BIN/worker" run --burst
 log "api health check"
 "$BIN/api" run
 
