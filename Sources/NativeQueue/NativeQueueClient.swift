@@ -38,7 +38,7 @@ public struct NativeQueueClient: Sendable {
 
     /// Fetches a job hash.
     public func job(_ id: String) async throws -> NativeJob? {
-        let fields = Self.fieldMap(try await redis.send("HGETALL", RedisArgument(keys.job(id))))
+        let fields = try await redis.send("HGETALL", RedisArgument(keys.job(id))).fieldMap
         return fields.isEmpty ? nil : try NativeJob(fields: fields)
     }
 
@@ -57,7 +57,7 @@ public struct NativeQueueClient: Sendable {
             ["HINCRBY", RedisArgument(keys.job(id)), "attempts", "1"],
             ["HGETALL", RedisArgument(keys.job(id))],
         ])
-        let fields = Self.fieldMap(replies?.last ?? .null)
+        let fields = (replies?.last ?? .null).fieldMap
         guard fields["function"] != nil else {
             // The hash is gone (deleted or expired): nothing to run; undo the stray writes.
             _ = try await connection.pipeline([["DEL", RedisArgument(keys.job(id))], ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)]])
@@ -178,17 +178,6 @@ public struct NativeQueueClient: Sendable {
     /// Waiting job ids, oldest first.
     public func queuedIDs() async throws -> [String] {
         try await redis.send("LRANGE", RedisArgument(keys.queue), "0", "-1").array?.compactMap(\.string) ?? []
-    }
-
-    static func fieldMap(_ reply: RedisReply) -> [String: [UInt8]] {
-        guard let items = reply.array else { return [:] }
-        var fields: [String: [UInt8]] = [:]
-        var index = 0
-        while index + 1 < items.count {
-            if let name = items[index].string { fields[name] = items[index + 1].bytes ?? [] }
-            index += 2
-        }
-        return fields
     }
 }
 

@@ -55,7 +55,7 @@ public struct RQInfo: Sendable {
         }
         var workerLines: [WorkerLine] = []
         for key in workerKeys.sorted() {
-            let fields = RQStore.fieldMap(try await store.redis.send("HGETALL", RedisArgument(key)))
+            let fields = try await store.redis.send("HGETALL", RedisArgument(key)).fieldMap
             guard !fields.isEmpty else {
                 // A dead worker whose hash expired: prune it like RQ does.
                 _ = try await store.redis.send("SREM", RedisArgument(store.keys.workers), RedisArgument(key))

@@ -54,7 +54,7 @@ public struct RQStore: Sendable {
     /// `Job.fetch`: the job, or `nil` when its hash does not exist.
     public func fetchJob(_ id: String) async throws -> RQJob? {
         let reply = try await redis.send("HGETALL", RedisArgument(keys.job(id)))
-        let fields = Self.fieldMap(reply)
+        let fields = reply.fieldMap
         guard !fields.isEmpty else { return nil }
         return try RQJob(id: id, hash: fields, serializer: serializer)
     }
@@ -175,21 +175,10 @@ public struct RQStore: Sendable {
         return commands
     }
 
-    static func fieldMap(_ reply: RedisReply) -> [String: [UInt8]] {
-        guard let items = reply.array else { return [:] }
-        var fields: [String: [UInt8]] = [:]
-        var index = 0
-        while index + 1 < items.count {
-            if let name = items[index].string { fields[name] = items[index + 1].bytes ?? [] }
-            index += 2
-        }
-        return fields
-    }
-
     static func results(_ reply: RedisReply, serializer: RQSerializer) throws -> [RQResult] {
         try (reply.array ?? []).compactMap { entry -> RQResult? in
             guard let parts = entry.array, parts.count == 2, let id = parts[0].string else { return nil }
-            return try RQResult(entryID: id, fields: fieldMap(parts[1]), serializer: serializer)
+            return try RQResult(entryID: id, fields: parts[1].fieldMap, serializer: serializer)
         }
     }
 }

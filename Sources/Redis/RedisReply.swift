@@ -69,3 +69,19 @@ extension RedisReply: CustomStringConvertible {
         }
     }
 }
+
+extension RedisReply {
+    /// A flat field/value array (the reply of `HGETALL`, or a stream entry's fields) as a
+    /// dictionary of raw values; `[:]` for anything else.
+    public var fieldMap: [String: [UInt8]] {
+        guard let items = array else { return [:] }
+        var fields: [String: [UInt8]] = [:]
+        fields.reserveCapacity(items.count / 2)
+        var index = 0
+        while index + 1 < items.count {
+            if let name = items[index].string { fields[name] = items[index + 1].bytes ?? [] }
+            index += 2
+        }
+        return fields
+    }
+}
