@@ -10,6 +10,10 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("env-file"), help: "The .env file to read; real environment variables take precedence.")
     public var envFile: String = ".env"
 
+    /// Redis URL overriding `REDIS_URL`.
+    @Option(help: "Redis URL (default: REDIS_URL from the environment or .env).")
+    public var url: String?
+
     /// Debug-level logs.
     @Flag(name: .shortAndLong, help: "Log at debug level.")
     public var verbose = false
@@ -31,7 +35,14 @@ public struct CommonOptions: ParsableArguments, Sendable {
         _ body: (AppConfiguration, RedisClient, PostgresClient, Logger) async throws -> Result
     ) async throws -> Result {
         let logger = logger(label: label)
-        let configuration = Startup.loadConfiguration(dotEnvPath: envFile)
+        var configuration = Startup.loadConfiguration(dotEnvPath: envFile)
+        if let url {
+            do {
+                configuration.redis = try RedisConfiguration(url: url)
+            } catch {
+                throw ValidationError("--url: \(error.message)")
+            }
+        }
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)
         do {

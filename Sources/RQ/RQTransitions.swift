@@ -96,6 +96,21 @@ public enum RQTransitions {
         return commands
     }
 
+    /// `HSET` of the whole mapping without `meta` (`save(include_meta=False)`), as workers save.
+    public static func saveCommand(_ job: RQJob, keys: RQKeys, serializer: RQSerializer) throws(RQError) -> RedisCommand {
+        try save(job, keys: keys, serializer: serializer, includeMeta: false)
+    }
+
+    /// The result `XADD` and its TTL rule (`nil`: none, `-1`: `PERSIST`).
+    public static func resultCommands(_ jobID: String, fields: [(String, [UInt8])], ttl: Int?, keys: RQKeys) -> [RedisCommand] {
+        addResult(jobID, fields: fields, ttl: ttl, keys: keys)
+    }
+
+    /// `job.cleanup(ttl)` expiries of the job, dependents and dependencies keys.
+    public static func expireCommands(_ jobID: String, ttl: Int, keys: RQKeys) -> [RedisCommand] {
+        expire(jobID, ttl: ttl, keys: keys)
+    }
+
     /// Python's `str(datetime.now(timezone.utc))`, e.g. `2026-11-29 04:30:00.123456+00:00`.
     public static func pythonUTCString(_ date: Date) -> String {
         RQTime.format(date).replacingOccurrences(of: "T", with: " ").dropLast() + "+00:00"

@@ -2,6 +2,7 @@ import AppConfig
 import AppSupport
 import ArgumentParser
 import NativeQueue
+import RQ
 import ServiceLifecycle
 import UnixSignals
 import WorkerRuntime
@@ -37,8 +38,14 @@ struct RunWorker: AsyncParsableCommand {
     @Option(name: .long, help: "Worker name (default: host.pid.random).")
     var name: String?
 
-    @Option(name: .long, help: "Seconds a job may run before it is cancelled and failed.")
+    @Option(name: .long, help: "Seconds a job may run before it is cancelled and failed (native mode; RQ jobs carry their own timeout).")
     var jobTimeout = 180
+
+    @Option(name: .long, help: "RQ payload serializer: pickle (RQ's default) or json.")
+    var serializer: RQSerializer = .pickle
+
+    @Argument(help: "RQ mode: the queues to listen on, in priority order (default: resume_processing).")
+    var queues: [String] = []
 
     @OptionGroup var options: CommonOptions
 
@@ -54,8 +61,15 @@ struct RunWorker: AsyncParsableCommand {
             let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
             print("worker (\(mode.rawValue) mode): migrations applied now: \(applied.count)")
             print(report.description)
-            guard mode == .native else {
-                print("worker: RQ mode job processing is not available in this build yet; exiting after the health check")
+            if mode == .rq {
+                var settings = RQWorkerConfiguration(queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer)
+                if let name { settings.name = name }
+                let worker = RQWorker(redis: redis, handlers: .builtIns, configuration: settings, logger: logger)
+                let group = ServiceGroup(
+                    configuration: .init(services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                                         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await group.run()
+                print("worker: stopped (\(worker.statistics.finished) finished, \(worker.statistics.retried) retried, \(worker.statistics.deadLettered) failed)")
                 return
             }
             var settings = NativeWorkerConfiguration(concurrency: concurrency, jobTimeout: .seconds(jobTimeout), burst: burst)

@@ -274,3 +274,43 @@ def test_abandoned_jobs_cleaned_like_python(connection, swift):
     assert ours == python
     assert ours["statuses"] == ("failed", "queued", "scheduled")
     assert ours["result"][2] == "Moved to FailedJobRegistry, due to AbandonedJobError"
+
+
+def test_swift_rq_worker_runs_python_jobs(connection, queue_name, swift):
+    q = Queue(queue_name, connection=connection)
+    echo = q.enqueue("resume_processor.jobs.echo", "a", 2**70, k=b"\x00", meta={"m": 1})
+    failing = q.enqueue("resume_processor.jobs.fail", "boom in swift")
+    unknown = q.enqueue("no.such.function")
+    retried = q.enqueue("resume_processor.jobs.fail", "again", retry=Retry(max=1))
+    kept = q.enqueue("resume_processor.jobs.echo", 1, result_ttl=-1)
+    out = swift.run("run", "--rq", "--burst", queue_name, "--name", "swift-" + queue_name).stdout
+    assert "2 finished" in out
+    job = Job.fetch(echo.id, connection=connection)
+    assert job.get_status() == "finished"
+    assert job.return_value() == {"args": ["a", 2**70], "kwargs": {"k": b"\x00"}}
+    assert job.meta == {"m": 1}
+    assert job.worker_name == "swift-" + queue_name and job.started_at and job.ended_at
+    assert job.latest_result().type.value == 1
+    failed = Job.fetch(failing.id, connection=connection)
+    assert failed.get_status() == "failed"
+    assert "ValueError: boom in swift" in failed.latest_result().exc_string
+    assert "UnknownFunctionError" in Job.fetch(unknown.id, connection=connection).latest_result().exc_string
+    again = Job.fetch(retried.id, connection=connection)
+    assert again.get_status() == "failed" and again.retries_left == 0
+    assert connection.ttl(kept.key) == -1
+    registry = FinishedJobRegistry(queue_name, connection=connection)
+    assert set(registry.get_job_ids()) == {echo.id, kept.id}
+    assert set(FailedJobRegistry(queue_name, connection=connection).get_job_ids()) == {failing.id, unknown.id, retried.id}
+    assert connection.llen(f"rq:queue:{queue_name}:intermediate") == 0
+    assert connection.zcard(f"rq:wip:{queue_name}") == 0
+    # The worker registered and died like a Python worker.
+    assert not connection.sismember("rq:workers", f"rq:worker:swift-{queue_name}")
+    assert connection.hget(f"rq:worker:swift-{queue_name}", "death")
+    assert int(connection.hget(f"rq:worker:swift-{queue_name}", "successful_job_count")) == 2
+    assert int(connection.hget(f"rq:worker:swift-{queue_name}", "failed_job_count")) == 4
+    # Python's requeue puts a Swift-failed job back and the Swift worker runs it again.
+    completed = python_rq("requeue", "--queue", queue_name, failing.id)
+    assert completed.returncode == 0, completed.stderr
+    swift.run("run", "--rq", "--burst", queue_name)
+    assert Job.fetch(failing.id, connection=connection).get_status() == "failed"
+    assert len(Job.fetch(failing.id, connection=connection).results()) == 2

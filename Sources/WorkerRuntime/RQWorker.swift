@@ -1,0 +1,325 @@
+import Foundation
+import Logging
+import Pickle
+import Redis
+import RQ
+import ServiceLifecycle
+import Synchronization
+
+/// Settings of an ``RQWorker``.
+public struct RQWorkerConfiguration: Sendable {
+    /// Worker name (`uuid4().hex` like RQ by default); must be unique among live workers.
+    public var name: String
+    /// Queue names in priority order. Default: `["resume_processing"]`.
+    public var queues: [String]
+    /// Exit when the queues are empty (`rq worker --burst`). Default: `false`.
+    public var burst: Bool
+    /// RQ's `worker_ttl`: the idle worker hash lives `workerTTL + 60` s. Default: `420`.
+    public var workerTTL: Int
+    /// How long one idle blocking dequeue waits before heartbeating again. Default: `.seconds(5)`.
+    public var dequeueTimeout: Duration
+    /// The payload serializer. Default: `.pickle`.
+    public var serializer: RQSerializer
+    /// The keyspace. Default: `rq:`.
+    public var keys: RQKeys
+
+    /// Creates a configuration; see the properties for the defaults.
+    public init(
+        name: String = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
+        queues: [String] = ["resume_processing"], burst: Bool = false, workerTTL: Int = 420,
+        dequeueTimeout: Duration = .seconds(5), serializer: RQSerializer = .pickle, keys: RQKeys = .default
+    ) {
+        precondition(!queues.isEmpty, "an RQ worker needs a queue")
+        self.name = name
+        self.queues = queues
+        self.burst = burst
+        self.workerTTL = workerTTL
+        self.dequeueTimeout = dequeueTimeout
+        self.serializer = serializer
+        self.keys = keys
+    }
+}
+
+/// A Swift peer of Python's `rq worker` (one job at a time so far): registers in `rq:workers` and
+/// `rq:workers:Q`, dequeues with `BLMOVE` into the intermediate list (one queue) or `BLPOP`
+/// (several), writes the execution, started-registry, job, result and registry records in RQ's
+/// transactions (`rq-wire.md` §5.2–§5.9, with the 3.0 additions of §12.10), and dies cleanly.
+public final class RQWorker: Service, Sendable {
+    private let redis: RedisClient
+    private let handlers: JobHandlerRegistry
+    private let configuration: RQWorkerConfiguration
+    private let logger: Logger
+    private let stopping = Atomic<Bool>(false)
+    private let counters = Mutex(NativeWorkerStatistics())
+
+    /// Creates a worker.
+    public init(redis: RedisClient, handlers: JobHandlerRegistry, configuration: RQWorkerConfiguration, logger: Logger) {
+        self.redis = redis
+        self.handlers = handlers
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Counters so far (`retried` counts exception retries).
+    public var statistics: NativeWorkerStatistics { counters.withLock { $0 } }
+
+    private var keys: RQKeys { configuration.keys }
+    private var workerKey: RedisArgument { RedisArgument(keys.worker(configuration.name)) }
+
+    /// Runs until graceful shutdown (warm: the running job finishes) or, with `burst`, until empty.
+    public func run() async throws {
+        try await register()
+        do {
+            try await withGracefulShutdownHandler {
+                try await self.workLoop()
+            } onGracefulShutdown: {
+                self.stopping.store(true, ordering: .relaxed)
+            }
+        } catch {
+            try? await Task { try await self.die() }.value
+            throw error
+        }
+        try await Task { try await self.die() }.value
+    }
+
+    // MARK: Birth, heartbeat, death
+
+    private func register() async throws {
+        let key = keys.worker(configuration.name)
+        let exists = try await redis.send("EXISTS", RedisArgument(key)).int == 1
+        if exists, try await redis.send("HEXISTS", RedisArgument(key), "death").int == 0 {
+            throw RQError(.invalidArgument, "There exists an active worker named '\(configuration.name)' already")
+        }
+        let now = RQTime.format(Date())
+        var commands: [RedisCommand] = [
+            ["DEL", RedisArgument(key)],
+            ["HSET", RedisArgument(key), "birth", RedisArgument(now), "last_heartbeat", RedisArgument(now),
+             "queues", RedisArgument(configuration.queues.joined(separator: ",")),
+             "pid", RedisArgument(Int(ProcessInfo.processInfo.processIdentifier)),
+             "hostname", RedisArgument(ProcessInfo.processInfo.hostName), "ip_address", "unknown",
+             "version", "2.12.0", "python_version", "resume-processor (Swift)", "state", "started"],
+            ["SADD", RedisArgument(keys.workers), RedisArgument(key)],
+        ]
+        for queue in configuration.queues {
+            commands.append(["SADD", RedisArgument(keys.workers(queue: queue)), RedisArgument(key)])
+        }
+        commands.append(["EXPIRE", RedisArgument(key), RedisArgument(configuration.workerTTL + 60)])
+        _ = try await redis.transaction(commands)
+        logger.info("rq worker started", metadata: ["worker.name": "\(configuration.name)", "worker.queues": "\(configuration.queues)"])
+    }
+
+    private func heartbeat(ttl: Int, state: String? = nil) async throws {
+        var commands: [RedisCommand] = [["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(Date()))]]
+        if let state { commands[0] += ["state", RedisArgument(state)] }
+        commands.append(["EXPIRE", workerKey, RedisArgument(ttl)])
+        commands.append(["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl)])
+        _ = try await redis.transaction(commands)
+    }
+
+    private func die() async throws {
+        var commands: [RedisCommand] = [
+            ["HSET", workerKey, "death", RedisArgument(RQTime.format(Date())), "state", "dead"],
+            ["EXPIRE", workerKey, "60"],
+            ["DEL", RedisArgument(keys.workerExecutions(configuration.name))],
+            ["SREM", RedisArgument(keys.workers), workerKey],
+        ]
+        for queue in configuration.queues {
+            commands.append(["SREM", RedisArgument(keys.workers(queue: queue)), workerKey])
+        }
+        _ = try await redis.transaction(commands)
+        logger.info("rq worker stopped", metadata: ["worker.name": "\(configuration.name)"])
+    }
+
+    // MARK: The loop
+
+    private func workLoop() async throws {
+        let connection = try await redis.makeDedicatedConnection()
+        defer { connection.close() }
+        let single = configuration.queues.count == 1
+        while !stopping.load(ordering: .relaxed) {
+            try Task.checkCancellation()
+            if try await redis.send("EXISTS", RedisArgument(keys.suspended)).int == 1 {
+                if configuration.burst { return }
+                try await heartbeat(ttl: configuration.workerTTL + 60, state: "suspended")
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            try await heartbeat(ttl: configuration.workerTTL + 60, state: "idle")
+            let (queue, id): (String, String)
+            if single {
+                let name = configuration.queues[0]
+                let reply: RedisReply
+                if configuration.burst {
+                    reply = try await connection.send(["LMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT"])
+                } else {
+                    reply = try await connection.sendBlocking(
+                        ["BLMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT",
+                         RedisArgument(Int(configuration.dequeueTimeout.components.seconds))],
+                        timeout: configuration.dequeueTimeout)
+                }
+                guard let popped = reply.string else {
+                    if configuration.burst { return }
+                    continue
+                }
+                (queue, id) = (name, popped)
+            } else {
+                var popped: (String, String)?
+                if configuration.burst {
+                    for name in configuration.queues {
+                        if let value = try await connection.send("LPOP", RedisArgument(keys.queue(name))).string {
+                            popped = (name, value)
+                            break
+                        }
+                    }
+                } else {
+                    let reply = try await connection.sendBlocking(
+                        ["BLPOP"] + configuration.queues.map { RedisArgument(keys.queue($0)) } + [RedisArgument(Int(configuration.dequeueTimeout.components.seconds))],
+                        timeout: configuration.dequeueTimeout)
+                    if let parts = reply.array, parts.count == 2, let key = parts[0].string, let value = parts[1].string {
+                        popped = (String(key.dropFirst(keys.queuePrefix.count)), value)
+                    }
+                }
+                guard let popped else {
+                    if configuration.burst { return }
+                    continue
+                }
+                (queue, id) = popped
+            }
+            let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
+            let job: RQJob
+            do {
+                guard let fetched = try await store.fetchJob(id) else {
+                    // A missing hash is skipped, as RQ does.
+                    if single { _ = try await redis.send("LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)) }
+                    continue
+                }
+                job = fetched
+            } catch let error as RQError {
+                logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(id)", "error": "\(error)"])
+                try await failUnreadable(id, queue: queue, reason: error.message, single: single)
+                continue
+            }
+            try await perform(job, queue: queue, single: single)
+        }
+    }
+
+    // MARK: One job
+
+    private func perform(_ job: RQJob, queue: String, single: Bool) async throws {
+        var job = job
+        let executionID = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let timeout = job.timeout ?? 180
+        let ttl = (timeout > 0 ? min(timeout, 30) : 30) + 60
+        let started = Date()
+        let nowSeconds = RQTime.unixSeconds(started)
+        let member = "\(job.id):\(executionID)"
+        let executionKey = RedisArgument(keys.execution(job: job.id, execution: executionID))
+        // Execution start (RQ's parent transaction, with 3.0's executions set).
+        _ = try await redis.transaction([
+            ["HSET", executionKey, "id", RedisArgument(executionID), "job_id", RedisArgument(job.id),
+             "created_at", RedisArgument(RQTime.floatSeconds(started)), "last_heartbeat", RedisArgument(RQTime.floatSeconds(started)),
+             "worker_name", RedisArgument(configuration.name)],
+            ["EXPIRE", executionKey, RedisArgument(ttl)],
+            ["ZADD", RedisArgument(keys.executions(job.id)), RedisArgument(nowSeconds + ttl + 60), RedisArgument(executionID)],
+            ["EXPIRE", RedisArgument(keys.executions(job.id)), RedisArgument(ttl + 60)],
+            ["ZADD", RedisArgument(keys.started(queue)), RedisArgument(nowSeconds + ttl), RedisArgument(member)],
+            ["SADD", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
+            ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl + 60)],
+            ["HSET", workerKey, "state", "busy"],
+        ])
+        // Job start (the horse's transaction, 3.0 form with PERSIST inside).
+        let ts = RQTime.format(started)
+        var startCommands: [RedisCommand] = [
+            ["HSET", workerKey, "current_job", RedisArgument(job.id), "current_job_working_time", "0", "last_heartbeat", RedisArgument(ts)],
+            ["EXPIRE", workerKey, RedisArgument(ttl)],
+            ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl)],
+            ["HSET", RedisArgument(keys.job(job.id)), "last_heartbeat", RedisArgument(ts), "status", "started",
+             "started_at", RedisArgument(ts), "worker_name", RedisArgument(configuration.name)],
+            ["PERSIST", RedisArgument(keys.job(job.id))],
+        ]
+        if single { startCommands.append(["LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(job.id)]) }
+        _ = try await redis.transaction(startCommands)
+        job.status = .started
+        job.startedAt = RQTime.parse(ts)
+        job.lastHeartbeat = job.startedAt
+        job.workerName = configuration.name
+
+        let context = JobContext(jobID: job.id, functionName: job.call.functionName, args: job.call.args, kwargs: job.call.kwargs)
+        logger.info("job started", metadata: ["job.id": "\(job.id)", "job.function": "\(job.call.functionName)", "rq.queue": "\(queue)"])
+        let outcome: Result<PythonValue, JobFailure>
+        if let handler = handlers.handler(for: job.call.functionName) {
+            outcome = await NativeWorker.run(handler, context, timeout: timeout > 0 ? .seconds(timeout) : .seconds(365 * 86_400))
+        } else {
+            outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))
+        }
+        let ended = Date()
+        let working = ended.timeIntervalSince(started)
+        job.endedAt = RQTime.parse(RQTime.format(ended))
+        job.lastHeartbeat = job.endedAt
+        let cleanup: [RedisCommand] = [
+            ["HDEL", workerKey, "current_job"],
+            ["DEL", executionKey],
+            ["ZREM", RedisArgument(keys.started(queue)), RedisArgument(member)],
+            ["ZREM", RedisArgument(keys.executions(job.id)), RedisArgument(executionID)],
+            ["SREM", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
+        ]
+        var commands: [RedisCommand] = []
+        switch outcome {
+        case .success(let value):
+            job.status = .finished
+            let resultTTL = job.resultTTL ?? 500
+            commands.append(["HINCRBY", workerKey, "successful_job_count", "1"])
+            commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", RedisArgument(String(working))])
+            if resultTTL == 0 {
+                commands.append(["DEL", RedisArgument(keys.job(job.id)), RedisArgument(keys.dependents(job.id)), RedisArgument(keys.dependencies(job.id))])
+                commands.append(["DEL", RedisArgument(keys.executions(job.id))])
+            } else {
+                commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "finished"])
+                commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: configuration.serializer))
+                let result = try RQResult.streamFields(
+                    kind: .successful, workerName: configuration.name, returnValue: value, executionID: executionID,
+                    executionStartedAt: started, executionEndedAt: ended, serializer: configuration.serializer)
+                commands += RQTransitions.resultCommands(job.id, fields: result, ttl: resultTTL, keys: keys)
+                let score = resultTTL < 0 ? "+inf" : String(RQTime.unixSeconds(ended) + resultTTL)
+                commands.append(["ZADD", RedisArgument(keys.finished(queue)), RedisArgument(score), RedisArgument(job.id)])
+                commands += RQTransitions.expireCommands(job.id, ttl: resultTTL, keys: keys)
+            }
+            commands += cleanup
+            counters.withLock { $0.finished += 1 }
+        case .failure(let failure):
+            let text = "Traceback (most recent call last):\n  (raised in the Swift worker \(configuration.name))\n\(failure.description)\n"
+            if let left = job.retriesLeft, left > 0, failure.type != "UnknownFunctionError" {
+                commands += try RQTransitions.retry(&job, now: ended, keys: keys, serializer: configuration.serializer)
+                counters.withLock { $0.retried += 1 }
+            } else {
+                commands += try RQTransitions.fail(
+                    &job, excString: text, workerName: configuration.name, executionID: executionID,
+                    executionStartedAt: started, executionEndedAt: ended, now: ended, keys: keys, serializer: configuration.serializer)
+                counters.withLock { $0.deadLettered += 1 }
+            }
+            commands += cleanup
+            commands.append(["HINCRBY", workerKey, "failed_job_count", "1"])
+            commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", RedisArgument(String(working))])
+        }
+        // Recorded even if shutdown cancels us now: a finished job must not look abandoned.
+        let finalCommands = commands
+        _ = try await Task { try await self.redis.transaction(finalCommands) }.value
+        logger.info("job ended", metadata: ["job.id": "\(job.id)", "job.outcome": "\(job.status.rawValue)",
+                                           "job.duration_ms": "\(Int(working * 1000))"])
+    }
+
+    /// A hash that cannot be parsed: failed with the reason instead of crashing the worker.
+    private func failUnreadable(_ id: String, queue: String, reason: String, single: Bool) async throws {
+        let ttl = RQTransitions.defaultFailureTTL
+        var commands: [RedisCommand] = [
+            ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(RQTime.format(Date()))],
+            ["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(RQTime.unixSeconds(Date()) + ttl), RedisArgument(id)],
+        ]
+        let result = try RQResult.streamFields(kind: .failed, workerName: configuration.name,
+                                               exceptionText: "DeserializationError: \(reason)", serializer: configuration.serializer)
+        commands += RQTransitions.resultCommands(id, fields: result, ttl: nil, keys: keys)
+        if single { commands.append(["LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)]) }
+        _ = try await redis.transaction(commands)
+        counters.withLock { $0.deadLettered += 1 }
+    }
+}
