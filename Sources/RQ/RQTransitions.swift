@@ -148,3 +148,50 @@ extension RQStore {
         return (retried, failed)
     }
 }
+
+extension RQStore {
+    /// The commands that release the children of a parent that just ended with `parentStatus`
+    /// (`rq-wire.md` §5.7, the 2.12 one-transaction form that 3.0 also reads): each child that
+    /// exists, is not canceled, and whose other parents are all finished (or failed, when it allows
+    /// dependency failures) leaves the deferred registry and is enqueued on its origin queue; the
+    /// parent's dependents set is deleted when every child went, otherwise the released ones are
+    /// removed from it. Reads run on `connection`, which should be `WATCH`ing the dependents key.
+    public func releaseDependentsCommands(
+        of parentID: String, parentStatus: RQJobStatus, on connection: RedisConnection, now: Date = Date()
+    ) async throws -> [RedisCommand] {
+        guard parentStatus != .canceled, parentStatus != .stopped else { return [] }
+        let dependentsKey = keys.dependents(parentID)
+        let children = try await connection.send("SMEMBERS", RedisArgument(dependentsKey)).array?.compactMap(\.string) ?? []
+        guard !children.isEmpty else { return [] }
+        var commands: [RedisCommand] = []
+        var released: [String] = []
+        for childID in children.sorted() {
+            let fields = try await connection.send("HGETALL", RedisArgument(keys.job(childID))).fieldMap
+            guard !fields.isEmpty, var child = try? RQJob(id: childID, hash: fields, serializer: serializer),
+                  child.status != .canceled, let origin = child.origin else { continue }
+            let allowFailures = child.allowDependencyFailures == true
+            if parentStatus == .failed && !allowFailures { continue }
+            var ready = true
+            let parents = try await connection.send("SMEMBERS", RedisArgument(keys.dependencies(childID))).array?.compactMap(\.string) ?? []
+            for other in parents where other != parentID {
+                guard let status = try await connection.send("HGET", RedisArgument(keys.job(other)), "status").string else { continue }
+                if status == RQJobStatus.finished.rawValue || (allowFailures && status == RQJobStatus.failed.rawValue) { continue }
+                ready = false
+            }
+            guard ready else { continue }
+            child.status = .queued
+            child.enqueuedAt = now
+            commands.append(["ZREM", RedisArgument(keys.deferred(origin)), RedisArgument(childID)])
+            commands.append(["HSET", RedisArgument(keys.job(childID)), "status", "queued"])
+            commands.append(try RQTransitions.save(child, keys: keys, serializer: serializer, includeMeta: true))
+            commands.append([child.enqueueAtFront == true ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(childID)])
+            released.append(childID)
+        }
+        if released.count == children.count {
+            commands.append(["DEL", RedisArgument(dependentsKey)])
+        } else if !released.isEmpty {
+            commands.append(["SREM", RedisArgument(dependentsKey)] + released.map { RedisArgument($0) })
+        }
+        return commands
+    }
+}

@@ -301,9 +301,27 @@ public final class RQWorker: Service, Sendable {
             commands.append(["HINCRBY", workerKey, "failed_job_count", "1"])
             commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", RedisArgument(String(working))])
         }
-        // Recorded even if shutdown cancels us now: a finished job must not look abandoned.
+        // Recorded even if shutdown cancels us now: a finished job must not look abandoned. Children
+        // are released in the same transaction, under WATCH of the parent's dependents set.
         let finalCommands = commands
-        _ = try await Task { try await self.redis.transaction(finalCommands) }.value
+        let parentStatus = job.status
+        let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
+        let dependentsKey = keys.dependents(job.id)
+        let jobID = job.id
+        try await Task {
+            for _ in 0..<16 {
+                let committed = try await self.redis.withConnection { connection -> Bool in
+                    try await connection.watching([dependentsKey]) { connection in
+                        let release = parentStatus == .finished || parentStatus == .failed
+                            ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
+                            : []
+                        return try await connection.transaction(release + finalCommands) != nil
+                    }
+                }
+                if committed { return }
+            }
+            throw RQError(.invalidArgument, "dependents of \(jobID) kept changing while finishing it")
+        }.value
         logger.info("job ended", metadata: ["job.id": "\(job.id)", "job.outcome": "\(job.status.rawValue)",
                                            "job.duration_ms": "\(Int(working * 1000))"])
     }

@@ -314,3 +314,20 @@ def test_swift_rq_worker_runs_python_jobs(connection, queue_name, swift):
     swift.run("run", "--rq", "--burst", queue_name)
     assert Job.fetch(failing.id, connection=connection).get_status() == "failed"
     assert len(Job.fetch(failing.id, connection=connection).results()) == 2
+
+
+def test_swift_rq_worker_releases_dependents(connection, queue_name, swift):
+    from rq.job import Dependency
+    q = Queue(queue_name, connection=connection)
+    parent = q.enqueue("resume_processor.jobs.echo", "parent")
+    child = q.enqueue("resume_processor.jobs.echo", "child", depends_on=parent)
+    bad_parent = q.enqueue("resume_processor.jobs.fail", "no")
+    blocked = q.enqueue("resume_processor.jobs.echo", "blocked", depends_on=bad_parent)
+    tolerant = q.enqueue("resume_processor.jobs.echo", "tolerant", depends_on=Dependency(jobs=[bad_parent], allow_failure=True))
+    assert Job.fetch(child.id, connection=connection).get_status() == "deferred"
+    swift.run("run", "--rq", "--burst", queue_name)
+    assert Job.fetch(child.id, connection=connection).return_value() == {"args": ["child"], "kwargs": {}}
+    assert Job.fetch(tolerant.id, connection=connection).get_status() == "finished"
+    assert Job.fetch(blocked.id, connection=connection).get_status() == "deferred"
+    assert DeferredJobRegistry(queue_name, connection=connection).get_job_ids() == [blocked.id]
+    assert not connection.exists(f"rq:job:{parent.id}:dependents")
