@@ -51,6 +51,9 @@ public final class RQWorker: Service, Sendable {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let counters = Mutex(NativeWorkerStatistics())
+    /// The running job (id, execution id, its task) and whether a pubsub command asked to stop it.
+    private let current = Mutex<(jobID: String, executionID: String, task: Task<Result<PythonValue, JobFailure>, Never>)?>(nil)
+    private let stopRequested = Atomic<Bool>(false)
 
     /// Creates a worker.
     public init(redis: RedisClient, handlers: JobHandlerRegistry, configuration: RQWorkerConfiguration, logger: Logger) {
@@ -71,7 +74,16 @@ public final class RQWorker: Service, Sendable {
         try await register()
         do {
             try await withGracefulShutdownHandler {
-                try await self.workLoop()
+                // Commands arrive on rq:pubsub:W while the loop works (rq-wire §7, §12.8).
+                try await self.redis.subscribe(to: [self.keys.pubsub(self.configuration.name)]) { messages in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for try await message in messages { self.handleCommand(message.payload) }
+                        }
+                        try await self.workLoop()
+                        group.cancelAll()
+                    }
+                }
             } onGracefulShutdown: {
                 self.stopping.store(true, ordering: .relaxed)
             }
@@ -128,6 +140,27 @@ public final class RQWorker: Service, Sendable {
         }
         _ = try await redis.transaction(commands)
         logger.info("rq worker stopped", metadata: ["worker.name": "\(configuration.name)"])
+    }
+
+    /// `shutdown` (warm), `kill-horse`, `stop-job` (matching job id) and 3.0's `stop-execution`
+    /// (matching execution id); anything else is ignored, as RQ does.
+    private func handleCommand(_ payload: [UInt8]) {
+        guard let value = try? PythonJSON.decode(payload), let command = value["command"]?.stringValue else { return }
+        logger.info("received pubsub command", metadata: ["rq.command": "\(command)"])
+        switch command {
+        case "shutdown":
+            stopping.store(true, ordering: .relaxed)
+        case "kill-horse", "stop-job", "stop-execution":
+            current.withLock { running in
+                guard let running else { return }
+                if command == "stop-job", value["job_id"]?.stringValue != running.jobID { return }
+                if command == "stop-execution", value["execution_id"]?.stringValue != running.executionID { return }
+                stopRequested.store(true, ordering: .relaxed)
+                running.task.cancel()
+            }
+        default:
+            return
+        }
     }
 
     // MARK: The loop
@@ -246,12 +279,19 @@ public final class RQWorker: Service, Sendable {
 
         let context = JobContext(jobID: job.id, functionName: job.call.functionName, args: job.call.args, kwargs: job.call.kwargs)
         logger.info("job started", metadata: ["job.id": "\(job.id)", "job.function": "\(job.call.functionName)", "rq.queue": "\(queue)"])
-        let outcome: Result<PythonValue, JobFailure>
+        var outcome: Result<PythonValue, JobFailure>
         if let handler = handlers.handler(for: job.call.functionName) {
-            outcome = await NativeWorker.run(handler, context, timeout: timeout > 0 ? .seconds(timeout) : .seconds(365 * 86_400))
+            let limit: Duration = timeout > 0 ? .seconds(timeout) : .seconds(365 * 86_400)
+            let task = Task { await NativeWorker.run(handler, context, timeout: limit) }
+            stopRequested.store(false, ordering: .relaxed)
+            current.withLock { $0 = (job.id, executionID, task) }
+            outcome = await task.value
+            current.withLock { $0 = nil }
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))
         }
+        let stoppedByUser = stopRequested.exchange(false, ordering: .relaxed)
+        if stoppedByUser { outcome = .failure(JobFailure(type: "StopRequested", "Job stopped by user, work-horse terminated.")) }
         let ended = Date()
         let working = ended.timeIntervalSince(started)
         job.endedAt = RQTime.parse(RQTime.format(ended))
@@ -288,7 +328,14 @@ public final class RQWorker: Service, Sendable {
             counters.withLock { $0.finished += 1 }
         case .failure(let failure):
             let text = "Traceback (most recent call last):\n  (raised in the Swift worker \(configuration.name))\n\(failure.description)\n"
-            if let left = job.retriesLeft, left > 0, failure.type != "UnknownFunctionError" {
+            if stoppedByUser {
+                commands += try RQTransitions.fail(
+                    &job, excString: failure.message, workerName: configuration.name, executionID: executionID,
+                    executionStartedAt: started, now: ended, keys: keys, serializer: configuration.serializer)
+                job.status = .stopped
+                commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "stopped"])
+                counters.withLock { $0.deadLettered += 1 }
+            } else if let left = job.retriesLeft, left > 0, failure.type != "UnknownFunctionError" {
                 commands += try RQTransitions.retry(&job, now: ended, keys: keys, serializer: configuration.serializer)
                 counters.withLock { $0.retried += 1 }
             } else {

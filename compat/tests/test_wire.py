@@ -331,3 +331,33 @@ def test_swift_rq_worker_releases_dependents(connection, queue_name, swift):
     assert Job.fetch(blocked.id, connection=connection).get_status() == "deferred"
     assert DeferredJobRegistry(queue_name, connection=connection).get_job_ids() == [blocked.id]
     assert not connection.exists(f"rq:job:{parent.id}:dependents")
+
+
+def test_pubsub_commands_reach_the_swift_worker(connection, queue_name, swift):
+    import subprocess
+    from rq.command import send_shutdown_command, send_stop_job_command
+    from conftest import REDIS_URL, SWIFT_WORKER
+    q = Queue(queue_name, connection=connection)
+    long_job = q.enqueue("resume_processor.jobs.sleep", 30)
+    name = "swift-pubsub-" + queue_name
+    worker = subprocess.Popen([SWIFT_WORKER, "run", "--rq", queue_name, "--name", name, "--url", REDIS_URL],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        while Job.fetch(long_job.id, connection=connection).get_status() != "started":
+            assert time.time() < deadline, "the job never started"
+            time.sleep(0.05)
+        send_stop_job_command(connection, long_job.id)
+        while Job.fetch(long_job.id, connection=connection).get_status() != "stopped":
+            assert time.time() < deadline, "stop-job had no effect"
+            time.sleep(0.05)
+        stopped = Job.fetch(long_job.id, connection=connection)
+        assert long_job.id in FailedJobRegistry(queue_name, connection=connection).get_job_ids()
+        assert stopped.latest_result().type.value == 2
+        assert "stopped by user" in stopped.latest_result().exc_string
+        send_shutdown_command(connection, name)
+        assert worker.wait(timeout=20) == 0
+        assert connection.hget(f"rq:worker:{name}", "death")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
