@@ -361,3 +361,37 @@ def test_pubsub_commands_reach_the_swift_worker(connection, queue_name, swift):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_rq_info_lists_the_swift_worker_idle_and_busy(connection, queue_name):
+    import subprocess
+    from rq.command import send_shutdown_command
+    from conftest import REDIS_URL, SWIFT_WORKER
+    name = "swift-info-" + queue_name
+    worker = subprocess.Popen([SWIFT_WORKER, "run", "--rq", queue_name, "--name", name, "--url", REDIS_URL],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+
+        def worker_line():
+            out = python_rq("info", "--raw", queue_name).stdout
+            return next((line for line in out.splitlines() if line.startswith(f"worker {name} ")), "")
+
+        while " idle " not in worker_line():
+            assert time.time() < deadline, f"rq info never showed the idle worker: {python_rq('info', '--raw', queue_name).stdout}"
+            time.sleep(0.1)
+        assert worker_line().endswith(f"idle {queue_name}. jobs: 0 finished, 0 failed")
+        job = Queue(queue_name, connection=connection).enqueue("resume_processor.jobs.sleep", 3)
+        while " busy " not in worker_line():
+            assert time.time() < deadline, "rq info never showed the busy worker"
+            time.sleep(0.05)
+        assert f"queue {queue_name} 0, 1 executing" in python_rq("info", "--raw", queue_name).stdout
+        while Job.fetch(job.id, connection=connection).get_status() != "finished":
+            assert time.time() < deadline, "the job did not finish"
+            time.sleep(0.05)
+        assert worker_line().endswith("jobs: 1 finished, 0 failed")
+        send_shutdown_command(connection, name)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
