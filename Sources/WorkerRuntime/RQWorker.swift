@@ -22,6 +22,9 @@ public struct RQWorkerConfiguration: Sendable {
     public var serializer: RQSerializer
     /// The keyspace. Default: `rq:`.
     public var keys: RQKeys
+    /// RQ's `job_monitoring_interval`: how often a running job's heartbeat refreshes the worker,
+    /// execution and started-registry TTLs. Default: `.seconds(30)`.
+    public var jobMonitoringInterval: Duration = .seconds(30)
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
@@ -285,7 +288,18 @@ public final class RQWorker: Service, Sendable {
             let task = Task { await NativeWorker.run(handler, context, timeout: limit) }
             stopRequested.store(false, ordering: .relaxed)
             current.withLock { $0 = (job.id, executionID, task) }
+            // Busy heartbeats while the job runs (rq-wire §5.6), so RQ never takes it for abandoned.
+            let heartbeat = Task { [jobID = job.id] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.configuration.jobMonitoringInterval)
+                    if Task.isCancelled { return }
+                    let elapsed = Int(Date().timeIntervalSince(started))
+                    let ttl = (timeout > 0 ? max(0, min(timeout - elapsed, 30)) : 30) + 60
+                    try? await self.busyHeartbeat(jobID: jobID, executionID: executionID, queue: queue, ttl: ttl)
+                }
+            }
             outcome = await task.value
+            heartbeat.cancel()
             current.withLock { $0 = nil }
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))
@@ -371,6 +385,24 @@ public final class RQWorker: Service, Sendable {
         }.value
         logger.info("job ended", metadata: ["job.id": "\(job.id)", "job.outcome": "\(job.status.rawValue)",
                                            "job.duration_ms": "\(Int(working * 1000))"])
+    }
+
+    /// One busy heartbeat, 3.0's form (`ZADD … XX`), which 2.12 reads the same.
+    private func busyHeartbeat(jobID: String, executionID: String, queue: String, ttl: Int) async throws {
+        let now = Date()
+        let seconds = RQTime.unixSeconds(now)
+        let executionKey = RedisArgument(keys.execution(job: jobID, execution: executionID))
+        _ = try await redis.transaction([
+            ["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(now))],
+            ["EXPIRE", workerKey, RedisArgument(ttl)],
+            ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl)],
+            ["HSET", executionKey, "last_heartbeat", RedisArgument(RQTime.floatSeconds(now))],
+            ["EXPIRE", executionKey, RedisArgument(ttl)],
+            ["ZADD", RedisArgument(keys.started(queue)), "XX", RedisArgument(seconds + ttl), RedisArgument("\(jobID):\(executionID)")],
+            ["ZADD", RedisArgument(keys.executions(jobID)), "XX", RedisArgument(seconds + ttl + 60), RedisArgument(executionID)],
+            ["EXPIRE", RedisArgument(keys.executions(jobID)), RedisArgument(ttl + 60)],
+            ["HSET", RedisArgument(keys.job(jobID)), "last_heartbeat", RedisArgument(RQTime.format(now))],
+        ])
     }
 
     /// A hash that cannot be parsed: failed with the reason instead of crashing the worker.
