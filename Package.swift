@@ -70,11 +70,11 @@ let package = Package(
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
-        .target(name: "NativeQueue", dependencies: ["Pickle", "RQ", "Redis"], swiftSettings: swiftSettings),
+        .target(name: "NativeQueue", dependencies: ["Pickle", "RQ", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "Pickle", "RQ", "Redis", "NativeQueue",
+                "Pickle", "RQ", "Redis", "NativeQueue", "ClientSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -118,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport",
+                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

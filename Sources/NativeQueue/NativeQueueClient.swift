@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 import Pickle
 import Redis
@@ -48,7 +49,7 @@ public struct NativeQueueClient: Sendable {
     public func dequeue(worker: String, on connection: RedisConnection, timeout: Duration) async throws -> NativeJob? {
         let reply = try await connection.sendBlocking(
             ["BLMOVE", RedisArgument(keys.queue), RedisArgument(keys.processing(worker)), "LEFT", "RIGHT",
-             RedisArgument(String(format: "%.3f", timeout.secondsValue))],
+             RedisArgument(String(format: "%.3f", timeout.seconds))],
             timeout: timeout)
         guard let id = reply.string else { return nil }
         let replies = try await connection.transaction([
@@ -83,7 +84,7 @@ public struct NativeQueueClient: Sendable {
         let retry = transient && job.attempts < job.maxAttempts
         var commands: [RedisCommand] = [["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(job.id)]]
         if retry {
-            let due = now.addingTimeInterval(Self.backoff(attempt: job.attempts).secondsValue)
+            let due = now.addingTimeInterval(Self.backoff(attempt: job.attempts).seconds)
             commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "retrying", "error", RedisArgument(error)])
             commands.append(["ZADD", RedisArgument(keys.delayed), RedisArgument(Int(due.timeIntervalSince1970 * 1000)), RedisArgument(job.id)])
         } else {
@@ -125,7 +126,7 @@ public struct NativeQueueClient: Sendable {
     public func heartbeat(worker: String, ttl: Duration) async throws {
         _ = try await redis.pipeline([
             ["SADD", RedisArgument(keys.workers), RedisArgument(worker)],
-            ["SET", RedisArgument(keys.heartbeat(worker)), RedisArgument(RQTime.format(Date())), "PX", RedisArgument(Int(ttl.secondsValue * 1000))],
+            ["SET", RedisArgument(keys.heartbeat(worker)), RedisArgument(RQTime.format(Date())), "PX", RedisArgument(Int(ttl.seconds * 1000))],
         ])
     }
 
@@ -181,9 +182,3 @@ public struct NativeQueueClient: Sendable {
     }
 }
 
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -55,7 +55,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
             throw PostgresError(.invalidURL, "the PostgreSQL pool needs at least one connection")
         }
         self.url = "postgresql://" + rest
-        self.password = password.map(Self.percentDecoded)
+        self.password = password.map(URLText.percentDecoded)
         self.redactedURL = "postgresql://" + redactedAuthority + rest.dropFirst(authority.count)
         self.connectTimeout = connectTimeout
         self.reconnectBackoff = reconnectBackoff
@@ -78,20 +78,6 @@ public struct PostgresConfiguration: Sendable, Hashable {
         let userInfo = url[start..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return nil }
         return String(userInfo[userInfo.index(after: colon)...])
-    }
-
-    static func percentDecoded(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

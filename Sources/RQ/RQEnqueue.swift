@@ -170,30 +170,13 @@ public struct RQQueue: Sendable {
             job.enqueuedAt = Date()
         }
         commands.append(["HSET", jobKey, "status", RedisArgument(job.status.rawValue)])
-        commands.append(hset(jobKey, try job.hashFields(serializer: serializer)))
-        appendExpiries(job, to: &commands)
+        commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
+        commands += RQTransitions.expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
         if let due = options.scheduledAt {
             commands.append(["ZADD", RedisArgument(keys.scheduled(name)), RedisArgument(RQTime.unixSeconds(due)), RedisArgument(job.id)])
         } else {
             commands.append([options.atFront ? "LPUSH" : "RPUSH", RedisArgument(key), RedisArgument(job.id)])
         }
-    }
-
-    private func appendExpiries(_ job: RQJob, to commands: inout [RedisCommand]) {
-        guard let ttl = job.ttl, ttl > 0 else { return }
-        for target in [keys.job(job.id), keys.dependents(job.id), keys.dependencies(job.id)] {
-            commands.append(["EXPIRE", RedisArgument(target), RedisArgument(ttl)])
-        }
-    }
-
-    private func hset(_ key: RedisArgument, _ fields: [(String, [UInt8])]) -> RedisCommand {
-        var command: RedisCommand = ["HSET", key]
-        command.reserveCapacity(2 + fields.count * 2)
-        for (field, value) in fields {
-            command.append(RedisArgument(field))
-            command.append(RedisArgument(bytes: value))
-        }
-        return command
     }
 
     /// `setup_dependencies`: under `WATCH`, if any parent is not finished, register the job as
@@ -224,8 +207,8 @@ public struct RQQueue: Sendable {
                         commands.append(["SADD", RedisArgument(keys.dependents(parent)), RedisArgument(deferred.id)])
                         commands.append(["SADD", RedisArgument(keys.dependencies(deferred.id)), RedisArgument(parent)])
                     }
-                    commands.append(hset(jobKey, try deferred.hashFields(serializer: serializer)))
-                    appendExpiries(deferred, to: &commands)
+                    commands.append(try RQTransitions.saveCommand(deferred, keys: keys, serializer: serializer, includeMeta: true))
+                    commands += RQTransitions.expireCommands(deferred.id, ttl: deferred.ttl ?? 0, keys: keys)
                     guard try await connection.transaction(commands) != nil else { return nil }  // a parent changed: retry
                     return .some(deferred)
                 }

@@ -121,13 +121,8 @@ public struct RQStore: Sendable {
         job.enqueuedAt = Date()
         job.otherFields["exc_info"] = try? Zlib.compress([])
         let jobKey = RedisArgument(keys.job(id))
-        var hset: RedisCommand = ["HSET", jobKey]
-        for (field, value) in try job.hashFields(serializer: serializer) {
-            hset.append(RedisArgument(field))
-            hset.append(RedisArgument(bytes: value))
-        }
         _ = try await redis.transaction([
-            ["HSET", jobKey, "status", "queued"], hset,
+            ["HSET", jobKey, "status", "queued"], try RQTransitions.saveCommand(job, keys: keys, serializer: serializer, includeMeta: true),
             [atFront ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(id)],
         ])
         return job

@@ -8,8 +8,9 @@ public enum RQTransitions {
     /// RQ's default `failure_ttl`: one year.
     public static let defaultFailureTTL = 31_536_000
 
-    /// `HSET` of the whole job mapping.
-    static func save(_ job: RQJob, keys: RQKeys, serializer: RQSerializer, includeMeta: Bool) throws(RQError) -> RedisCommand {
+    /// `HSET` of the whole job mapping; workers save with `includeMeta: false`
+    /// (`save(include_meta=False)`), so a job's own `meta` updates survive.
+    public static func saveCommand(_ job: RQJob, keys: RQKeys, serializer: RQSerializer, includeMeta: Bool) throws(RQError) -> RedisCommand {
         var command: RedisCommand = ["HSET", RedisArgument(keys.job(job.id))]
         for (field, value) in try job.hashFields(serializer: serializer, includeMeta: includeMeta) {
             command.append(RedisArgument(field))
@@ -19,15 +20,15 @@ public enum RQTransitions {
     }
 
     /// `job.cleanup(ttl)`: `EXPIRE` the job, dependents and dependencies keys when `ttl > 0`.
-    static func expire(_ jobID: String, ttl: Int, keys: RQKeys) -> [RedisCommand] {
+    public static func expireCommands(_ jobID: String, ttl: Int, keys: RQKeys) -> [RedisCommand] {
         guard ttl > 0 else { return [] }
         return [keys.job(jobID), keys.dependents(jobID), keys.dependencies(jobID)].map {
             ["EXPIRE", RedisArgument($0), RedisArgument(ttl)]
         }
     }
 
-    /// `XADD rq:results:ID MAXLEN ~ 10 * …` plus the stream's TTL rule.
-    static func addResult(_ jobID: String, fields: [(String, [UInt8])], ttl: Int?, keys: RQKeys) -> [RedisCommand] {
+    /// `XADD rq:results:ID MAXLEN ~ 10 * …` plus the stream's TTL rule (`nil`: none, `-1`: `PERSIST`).
+    public static func resultCommands(_ jobID: String, fields: [(String, [UInt8])], ttl: Int?, keys: RQKeys) -> [RedisCommand] {
         var command: RedisCommand = ["XADD", RedisArgument(keys.results(jobID)), "MAXLEN", "~", "10", "*"]
         for (name, value) in fields {
             command.append(RedisArgument(name))
@@ -53,13 +54,13 @@ public enum RQTransitions {
         let ttl = job.failureTTL ?? defaultFailureTTL
         let score = ttl < 0 ? "-1" : String(RQTime.unixSeconds(now) + ttl)
         var commands: [RedisCommand] = [["HSET", RedisArgument(keys.job(job.id)), "status", "failed"]]
-        commands.append(try save(job, keys: keys, serializer: serializer, includeMeta: false))
-        commands += expire(job.id, ttl: ttl, keys: keys)
+        commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: false))
+        commands += expireCommands(job.id, ttl: ttl, keys: keys)
         commands.append(["ZADD", RedisArgument(keys.failed(origin)), RedisArgument(score), RedisArgument(job.id)])
         let result = try RQResult.streamFields(
             kind: .failed, workerName: workerName, exceptionText: excString, executionID: executionID,
             executionStartedAt: executionStartedAt, executionEndedAt: executionEndedAt, serializer: serializer)
-        commands += addResult(job.id, fields: result, ttl: job.failureTTL, keys: keys)
+        commands += resultCommands(job.id, fields: result, ttl: job.failureTTL, keys: keys)
         return commands
     }
 
@@ -82,33 +83,18 @@ public enum RQTransitions {
             job.status = .scheduled
             commands.append(["SADD", RedisArgument(keys.queues), RedisArgument(keys.queue(origin))])
             commands.append(["HSET", jobKey, "status", "scheduled"])
-            commands.append(try save(job, keys: keys, serializer: serializer, includeMeta: true))
-            commands += expire(job.id, ttl: job.ttl ?? 0, keys: keys)
+            commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
+            commands += expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
             commands.append(["ZADD", RedisArgument(keys.scheduled(origin)), RedisArgument(RQTime.unixSeconds(now) + interval), RedisArgument(job.id)])
         } else {
             job.status = .queued
             job.enqueuedAt = now
             commands.append(["HSET", jobKey, "status", "queued"])
-            commands.append(try save(job, keys: keys, serializer: serializer, includeMeta: true))
-            commands += expire(job.id, ttl: job.ttl ?? 0, keys: keys)
+            commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
+            commands += expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
             commands.append([job.enqueueAtFrontOnRetry ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(job.id)])
         }
         return commands
-    }
-
-    /// `HSET` of the whole mapping without `meta` (`save(include_meta=False)`), as workers save.
-    public static func saveCommand(_ job: RQJob, keys: RQKeys, serializer: RQSerializer) throws(RQError) -> RedisCommand {
-        try save(job, keys: keys, serializer: serializer, includeMeta: false)
-    }
-
-    /// The result `XADD` and its TTL rule (`nil`: none, `-1`: `PERSIST`).
-    public static func resultCommands(_ jobID: String, fields: [(String, [UInt8])], ttl: Int?, keys: RQKeys) -> [RedisCommand] {
-        addResult(jobID, fields: fields, ttl: ttl, keys: keys)
-    }
-
-    /// `job.cleanup(ttl)` expiries of the job, dependents and dependencies keys.
-    public static func expireCommands(_ jobID: String, ttl: Int, keys: RQKeys) -> [RedisCommand] {
-        expire(jobID, ttl: ttl, keys: keys)
     }
 
     /// Python's `str(datetime.now(timezone.utc))`, e.g. `2026-11-29 04:30:00.123456+00:00`.
@@ -183,7 +169,7 @@ extension RQStore {
             child.enqueuedAt = now
             commands.append(["ZREM", RedisArgument(keys.deferred(origin)), RedisArgument(childID)])
             commands.append(["HSET", RedisArgument(keys.job(childID)), "status", "queued"])
-            commands.append(try RQTransitions.save(child, keys: keys, serializer: serializer, includeMeta: true))
+            commands.append(try RQTransitions.saveCommand(child, keys: keys, serializer: serializer, includeMeta: true))
             commands.append([child.enqueueAtFront == true ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(childID)])
             released.append(childID)
         }

@@ -80,12 +80,12 @@ public struct RedisConfiguration: Sendable, Hashable {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
             if let colon = userInfo.firstIndex(of: ":") {
-                let user = Self.percentDecoded(userInfo[..<colon])
+                let user = URLText.percentDecoded(userInfo[..<colon])
                 username = user.isEmpty ? nil : user
-                password = Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
+                password = URLText.percentDecoded(userInfo[userInfo.index(after: colon)...])
             } else if !userInfo.isEmpty {
                 // redis-py treats a lone user-info part as the password.
-                password = Self.percentDecoded(userInfo)
+                password = URLText.percentDecoded(userInfo)
             }
         }
         for pair in query.split(separator: "&") {
@@ -97,7 +97,7 @@ public struct RedisConfiguration: Sendable, Hashable {
                     throw RedisClientError(.invalidURL, "REDIS_URL has an invalid db query value")
                 }
                 database = db
-            case "password": password = Self.percentDecoded(parts[1])
+            case "password": password = URLText.percentDecoded(parts[1])
             default: continue
             }
         }
@@ -152,20 +152,6 @@ public struct RedisConfiguration: Sendable, Hashable {
         default:
             throw RedisClientError(.invalidURL, "REDIS_URL scheme '\(scheme)' is not one of redis, unix, rediss")
         }
-    }
-
-    private static func percentDecoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The URL with any password replaced by `***`, for logs.

@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 import Logging
 import NativeQueue
@@ -221,9 +222,10 @@ public final class NativeWorker: Service, Sendable {
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.function))
         }
-        metadata["job.duration_ms"] = "\((clock.now - start).components.seconds * 1000 + (clock.now - start).components.attoseconds / 1_000_000_000_000_000)"
+        metadata["job.duration_ms"] = "\(Int(((clock.now - start).seconds * 1000).rounded()))"
         do {
-            // Bookkeeping must not be lost to a cancellation racing the job's end.
+            // An unstructured task, awaited at once: bookkeeping must not be lost to a cancellation
+            // racing the job's end.
             try await Task {
                 switch outcome {
                 case .success(let value):

@@ -75,6 +75,7 @@ public final class RQWorker: Service, Sendable {
     /// Runs until graceful shutdown (warm: the running job finishes) or, with `burst`, until empty.
     public func run() async throws {
         try await register()
+        var failure: (any Error)?
         do {
             try await withGracefulShutdownHandler {
                 // Commands arrive on rq:pubsub:W while the loop works (rq-wire §7, §12.8).
@@ -91,10 +92,16 @@ public final class RQWorker: Service, Sendable {
                 self.stopping.store(true, ordering: .relaxed)
             }
         } catch {
-            try? await Task { try await self.die() }.value
-            throw error
+            failure = error
         }
-        try await Task { try await self.die() }.value
+        // An unstructured task, awaited at once, so that a cancelled (cold-stopped) worker still
+        // deregisters: `die()` must not inherit the cancellation.
+        do {
+            try await Task { try await self.die() }.value
+        } catch where failure != nil {
+            // The work loop's error is the one worth reporting.
+        }
+        if let failure { throw failure }
     }
 
     // MARK: Birth, heartbeat, death
@@ -285,21 +292,27 @@ public final class RQWorker: Service, Sendable {
         var outcome: Result<PythonValue, JobFailure>
         if let handler = handlers.handler(for: job.call.functionName) {
             let limit: Duration = timeout > 0 ? .seconds(timeout) : .seconds(365 * 86_400)
+            // Unstructured on purpose: the pubsub listener needs this handle to stop this one job
+            // (stop-job) without touching the worker. Cancelling the worker cancels it too.
             let task = Task { await NativeWorker.run(handler, context, timeout: limit) }
             stopRequested.store(false, ordering: .relaxed)
             current.withLock { $0 = (job.id, executionID, task) }
-            // Busy heartbeats while the job runs (rq-wire §5.6), so RQ never takes it for abandoned.
-            let heartbeat = Task { [jobID = job.id] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: self.configuration.jobMonitoringInterval)
-                    if Task.isCancelled { return }
-                    let elapsed = Int(Date().timeIntervalSince(started))
-                    let ttl = (timeout > 0 ? max(0, min(timeout - elapsed, 30)) : 30) + 60
-                    try? await self.busyHeartbeat(jobID: jobID, executionID: executionID, queue: queue, ttl: ttl)
+            let jobID = job.id
+            outcome = await withTaskGroup(of: Void.self) { group in
+                // Busy heartbeats while the job runs (rq-wire §5.6), so RQ never takes it for abandoned.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.configuration.jobMonitoringInterval)
+                        if Task.isCancelled { return }
+                        let elapsed = Int(Date().timeIntervalSince(started))
+                        let ttl = (timeout > 0 ? max(0, min(timeout - elapsed, 30)) : 30) + 60
+                        try? await self.busyHeartbeat(jobID: jobID, executionID: executionID, queue: queue, ttl: ttl)
+                    }
                 }
+                let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+                group.cancelAll()
+                return result
             }
-            outcome = await task.value
-            heartbeat.cancel()
             current.withLock { $0 = nil }
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))
@@ -329,7 +342,7 @@ public final class RQWorker: Service, Sendable {
                 commands.append(["DEL", RedisArgument(keys.executions(job.id))])
             } else {
                 commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "finished"])
-                commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: configuration.serializer))
+                commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: configuration.serializer, includeMeta: false))
                 let result = try RQResult.streamFields(
                     kind: .successful, workerName: configuration.name, returnValue: value, executionID: executionID,
                     executionStartedAt: started, executionEndedAt: ended, serializer: configuration.serializer)
@@ -362,8 +375,9 @@ public final class RQWorker: Service, Sendable {
             commands.append(["HINCRBY", workerKey, "failed_job_count", "1"])
             commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", RedisArgument(String(working))])
         }
-        // Recorded even if shutdown cancels us now: a finished job must not look abandoned. Children
-        // are released in the same transaction, under WATCH of the parent's dependents set.
+        // An unstructured task, awaited at once: the outcome is recorded even if shutdown cancels us
+        // now, so a finished job never looks abandoned. Children are released in the same
+        // transaction, under WATCH of the parent's dependents set.
         let finalCommands = commands
         let parentStatus = job.status
         let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)

@@ -1,3 +1,4 @@
+import ClientSupport
 import ArgumentParser
 import Foundation
 import Pickle
@@ -56,7 +57,7 @@ struct CodecBench: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         for _ in 0..<iterations { try body() }
-        return Double(iterations) / (clock.now - start).secondsValue
+        return Double(iterations) / (clock.now - start).seconds
     }
 
     /// CPython's own figures on the same bytes: `zlib.decompress` + `pickle.loads`, and

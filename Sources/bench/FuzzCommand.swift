@@ -1,3 +1,4 @@
+import ClientSupport
 import ArgumentParser
 import Foundation
 import FuzzSupport
@@ -78,7 +79,7 @@ struct FuzzCommand: AsyncParsableCommand {
     }
 
     private func report(_ name: String, _ refused: Int, _ elapsed: Duration) {
-        print("\(pad(name, 14)) \(iterations) inputs, \(refused) refused with typed errors, \(String(format: "%.1f", elapsed.secondsValue)) s")
+        print("\(pad(name, 14)) \(iterations) inputs, \(refused) refused with typed errors, \(String(format: "%.1f", elapsed.seconds)) s")
     }
 
     private func files(_ directory: URL, suffix: String) throws -> [[UInt8]] {

@@ -1,3 +1,4 @@
+import ClientSupport
 import ArgumentParser
 import Foundation
 import Logging
@@ -96,7 +97,7 @@ struct RedisBench: AsyncParsableCommand {
         let start = clock.now
         for _ in 0..<count { try await body() }
         let elapsed = clock.now - start
-        return Double(count) / elapsed.secondsValue
+        return Double(count) / elapsed.seconds
     }
 
     private static func hostPort(_ configuration: RedisConfiguration) throws -> (String, Int) {
@@ -128,12 +129,6 @@ func format(_ value: Double) -> String {
     return digits + result
 }
 
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
 
 /// Runs `redis-benchmark` and parses its CSV output into requests per second by test name.
 enum RedisBenchmarkTool {
