@@ -23,6 +23,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from the distribution, one Swift home each.
@@ -84,6 +90,20 @@ let package = Package(
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "ApplicationStore", dependencies: ["Postgres"], swiftSettings: swiftSettings),
+
+        // The résumé domain: provider protocols, then one adapter module per provider family.
+        .target(name: "Providers", swiftSettings: swiftSettings),
+        .target(
+            name: "AWS",
+            dependencies: ["Providers", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LocalProviders",
+            dependencies: ["Providers", "ProcessSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Gemini", dependencies: ["Providers"], swiftSettings: swiftSettings),
         .target(
             name: "AppSupport",
             dependencies: [

@@ -1,0 +1,3 @@
+import Providers
+
+// AWS adapters; see the README section "Providers".

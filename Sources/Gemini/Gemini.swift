@@ -1,0 +1,3 @@
+import Providers
+
+// Gemini adapters; see the README section "Providers".

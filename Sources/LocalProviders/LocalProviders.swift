@@ -1,0 +1,3 @@
+import Providers
+
+// LocalProviders adapters; see the README section "Providers".
