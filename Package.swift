@@ -24,7 +24,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -100,7 +99,9 @@ let package = Package(
         ),
         .target(
             name: "LocalProviders",
-            dependencies: ["Providers", "ProcessSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            // DOCX: a small ZIP reader over system zlib, not ZIPFoundation (its 0.9.20 manifest warns
+            // on every Linux build about an unhandled resource; see README "Fixed choices, changed").
+            dependencies: ["Providers", "ProcessSupport", "Zlib"],
             swiftSettings: swiftSettings
         ),
         .target(name: "Gemini", dependencies: ["Providers"], swiftSettings: swiftSettings),
