@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 import Logging
 import Pickle
@@ -25,14 +26,27 @@ public struct RQWorkerConfiguration: Sendable {
     /// RQ's `job_monitoring_interval`: how often a running job's heartbeat refreshes the worker,
     /// execution and started-registry TTLs. Default: `.seconds(30)`.
     public var jobMonitoringInterval: Duration = .seconds(30)
+    /// Jobs run at once in this process (each with its own execution record). Default: `1`.
+    public var concurrency: Int
+    /// Also run RQ's scheduler (`rq worker --with-scheduler`): take `rq:scheduler-lock:Q` and move
+    /// due scheduled jobs (`enqueue_at`/`enqueue_in`, interval retries). Default: `false`.
+    public var withScheduler: Bool
+    /// How often registry maintenance runs (RQ's `maintenance_interval`); it also runs at start.
+    /// Default: `.seconds(600)`.
+    public var maintenanceInterval: Duration = .seconds(600)
+    /// How often the idle heartbeat (worker TTL, `rq:suspended` check, queue length sample) runs at
+    /// most. Default: `.seconds(1)`.
+    public var heartbeatInterval: Duration = .seconds(1)
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
         name: String = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
         queues: [String] = ["resume_processing"], burst: Bool = false, workerTTL: Int = 420,
-        dequeueTimeout: Duration = .seconds(5), serializer: RQSerializer = .pickle, keys: RQKeys = .default
+        dequeueTimeout: Duration = .seconds(5), serializer: RQSerializer = .pickle, keys: RQKeys = .default,
+        concurrency: Int = 1, withScheduler: Bool = false
     ) {
         precondition(!queues.isEmpty, "an RQ worker needs a queue")
+        precondition(concurrency >= 1, "concurrency must be at least 1")
         self.name = name
         self.queues = queues
         self.burst = burst
@@ -40,13 +54,21 @@ public struct RQWorkerConfiguration: Sendable {
         self.dequeueTimeout = dequeueTimeout
         self.serializer = serializer
         self.keys = keys
+        self.concurrency = concurrency
+        self.withScheduler = withScheduler
     }
 }
 
-/// A Swift peer of Python's `rq worker` (one job at a time so far): registers in `rq:workers` and
-/// `rq:workers:Q`, dequeues with `BLMOVE` into the intermediate list (one queue) or `BLPOP`
-/// (several), writes the execution, started-registry, job, result and registry records in RQ's
-/// transactions (`rq-wire.md` §5.2–§5.9, with the 3.0 additions of §12.10), and dies cleanly.
+/// A Swift peer of Python's `rq worker`: registers in `rq:workers` and `rq:workers:Q`, dequeues
+/// with `BLMOVE` into the intermediate list (one queue) or `BLPOP` (several), runs up to
+/// `concurrency` jobs at once (each with its own execution record), writes the execution,
+/// started-registry, job, result and registry records in RQ's transactions (`rq-wire.md`
+/// §5.2–§5.9, with the 3.0 additions of §12.10), runs RQ's maintenance under the
+/// `rq:clean_registries:Q` lock and, optionally, RQ's scheduler; and dies cleanly.
+///
+/// Shutdown: graceful shutdown stops dequeuing and lets running jobs finish; cancellation (a cold
+/// shutdown, or the group's grace period running out) cancels them, and each is recorded as RQ
+/// records an interrupted job — retried if it has `retries_left`, failed otherwise.
 public final class RQWorker: Service, Sendable {
     private let redis: RedisClient
     private let handlers: JobHandlerRegistry
@@ -54,9 +76,21 @@ public final class RQWorker: Service, Sendable {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let counters = Mutex(NativeWorkerStatistics())
-    /// The running job (id, execution id, its task) and whether a pubsub command asked to stop it.
-    private let current = Mutex<(jobID: String, executionID: String, task: Task<Result<PythonValue, JobFailure>, Never>)?>(nil)
-    private let stopRequested = Atomic<Bool>(false)
+    /// Running jobs by execution id, and the executions a pubsub command asked to stop.
+    private let running = Mutex(RunningJobs())
+    private let metrics = WorkerMetrics(mode: "rq")
+    /// Jobs dequeued and not yet recorded (the work loop's slot count).
+    private let activeJobs = Atomic<Int>(0)
+
+    private struct RunningJob {
+        var jobID: String
+        var task: Task<Result<PythonValue, JobFailure>, Never>?
+    }
+
+    private struct RunningJobs {
+        var jobs: [String: RunningJob] = [:]
+        var stopRequested: Set<String> = []
+    }
 
     /// Creates a worker.
     public init(redis: RedisClient, handlers: JobHandlerRegistry, configuration: RQWorkerConfiguration, logger: Logger) {
@@ -83,6 +117,9 @@ public final class RQWorker: Service, Sendable {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
                             for try await message in messages { self.handleCommand(message.payload) }
+                        }
+                        if self.configuration.withScheduler {
+                            group.addTask { try await self.runScheduler() }
                         }
                         try await self.workLoop()
                         group.cancelAll()
@@ -130,14 +167,6 @@ public final class RQWorker: Service, Sendable {
         logger.info("rq worker started", metadata: ["worker.name": "\(configuration.name)", "worker.queues": "\(configuration.queues)"])
     }
 
-    private func heartbeat(ttl: Int, state: String? = nil) async throws {
-        var commands: [RedisCommand] = [["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(Date()))]]
-        if let state { commands[0] += ["state", RedisArgument(state)] }
-        commands.append(["EXPIRE", workerKey, RedisArgument(ttl)])
-        commands.append(["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl)])
-        _ = try await redis.transaction(commands)
-    }
-
     private func die() async throws {
         var commands: [RedisCommand] = [
             ["HSET", workerKey, "death", RedisArgument(RQTime.format(Date())), "state", "dead"],
@@ -161,12 +190,13 @@ public final class RQWorker: Service, Sendable {
         case "shutdown":
             stopping.store(true, ordering: .relaxed)
         case "kill-horse", "stop-job", "stop-execution":
-            current.withLock { running in
-                guard let running else { return }
-                if command == "stop-job", value["job_id"]?.stringValue != running.jobID { return }
-                if command == "stop-execution", value["execution_id"]?.stringValue != running.executionID { return }
-                stopRequested.store(true, ordering: .relaxed)
-                running.task.cancel()
+            running.withLock { state in
+                for (executionID, job) in state.jobs {
+                    if command == "stop-job", value["job_id"]?.stringValue != job.jobID { continue }
+                    if command == "stop-execution", value["execution_id"]?.stringValue != executionID { continue }
+                    state.stopRequested.insert(executionID)
+                    job.task?.cancel()
+                }
             }
         default:
             return
@@ -179,70 +209,187 @@ public final class RQWorker: Service, Sendable {
         let connection = try await redis.makeDedicatedConnection()
         defer { connection.close() }
         let single = configuration.queues.count == 1
-        while !stopping.load(ordering: .relaxed) {
-            try Task.checkCancellation()
-            if try await redis.send("EXISTS", RedisArgument(keys.suspended)).int == 1 {
-                if configuration.burst { return }
-                try await heartbeat(ttl: configuration.workerTTL + 60, state: "suspended")
-                try await Task.sleep(for: .seconds(1))
-                continue
-            }
-            try await heartbeat(ttl: configuration.workerTTL + 60, state: "idle")
-            let (queue, id): (String, String)
-            if single {
-                let name = configuration.queues[0]
-                let reply: RedisReply
-                if configuration.burst {
-                    reply = try await connection.send(["LMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT"])
-                } else {
-                    reply = try await connection.sendBlocking(
-                        ["BLMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT",
-                         RedisArgument(Int(configuration.dequeueTimeout.components.seconds))],
-                        timeout: configuration.dequeueTimeout)
-                }
-                guard let popped = reply.string else {
-                    if configuration.burst { return }
-                    continue
-                }
-                (queue, id) = (name, popped)
-            } else {
-                var popped: (String, String)?
-                if configuration.burst {
-                    for name in configuration.queues {
-                        if let value = try await connection.send("LPOP", RedisArgument(keys.queue(name))).string {
-                            popped = (name, value)
-                            break
+        let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
+        let clock = ContinuousClock()
+        var nextMaintenance = clock.now
+        var nextHeartbeat = clock.now
+        var lastState = ""
+        let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(5))
+        var failures = 0
+        // Slots: `active` jobs run as children of a discarding group; each signals `slotFreed` when
+        // it ends, so the loop can wait for room without collecting results.
+        let (slotFreed, slotSignal) = AsyncStream<Void>.makeStream()
+        var slots = slotFreed.makeAsyncIterator()
+        try await withThrowingDiscardingTaskGroup { group in
+            while !stopping.load(ordering: .relaxed) {
+                try Task.checkCancellation()
+                do {
+                    if clock.now >= nextMaintenance {
+                        nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
+                        await maintain(store)
+                    }
+                    if self.activeJobs.load(ordering: .relaxed) >= configuration.concurrency {
+                        // Every slot is busy: wait for a job to end before dequeuing more.
+                        _ = await slots.next()
+                        continue
+                    }
+                    // Idle heartbeat and suspension check, at most once per heartbeat interval and on
+                    // every state change, in one transaction as RQ does.
+                    let inFlight = self.activeJobs.load(ordering: .relaxed)
+                    let state = inFlight == 0 ? "idle" : "busy"
+                    if clock.now >= nextHeartbeat || state != lastState {
+                        nextHeartbeat = clock.now.advanced(by: configuration.heartbeatInterval)
+                        lastState = state
+                        if try await heartbeatAndCheckSuspended(state: state) {
+                            if configuration.burst && inFlight == 0 { return }
+                            lastState = "suspended"
+                            try await Task.sleep(for: .seconds(1))
+                            continue
+                        }
+                        if let length = try? await connection.send("LLEN", RedisArgument(keys.queue(configuration.queues[0]))).int {
+                            metrics.queueLength(configuration.queues[0], length)
                         }
                     }
-                } else {
-                    let reply = try await connection.sendBlocking(
-                        ["BLPOP"] + configuration.queues.map { RedisArgument(keys.queue($0)) } + [RedisArgument(Int(configuration.dequeueTimeout.components.seconds))],
-                        timeout: configuration.dequeueTimeout)
-                    if let parts = reply.array, parts.count == 2, let key = parts[0].string, let value = parts[1].string {
-                        popped = (String(key.dropFirst(keys.queuePrefix.count)), value)
+                    guard let (queue, id) = try await dequeue(on: connection, single: single, block: !configuration.burst) else {
+                        if configuration.burst {
+                            // Empty: a burst worker leaves once its running jobs ended (they may
+                            // release dependents or retry, so look once more after each).
+                            if self.activeJobs.load(ordering: .relaxed) == 0 { return }
+                            _ = await slots.next()
+                        }
+                        continue
                     }
+                    failures = 0
+                    let job: RQJob
+                    do {
+                        guard let fetched = try await store.fetchJob(id) else {
+                            // A missing hash is skipped, as RQ does.
+                            if single { _ = try await redis.send("LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)) }
+                            continue
+                        }
+                        job = fetched
+                    } catch let error as RQError {
+                        logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(id)", "error": "\(error)"])
+                        try await failUnreadable(id, queue: queue, reason: error.message, single: single)
+                        continue
+                    }
+                    self.activeJobs.add(1, ordering: .relaxed)
+                    lastState = "busy"
+                    group.addTask {
+                        defer {
+                            self.activeJobs.subtract(1, ordering: .relaxed)
+                            slotSignal.yield()
+                        }
+                        try await self.perform(job, queue: queue, single: single)
+                    }
+                } catch let error as RedisClientError where error.isTransient {
+                    // Redis went away: the connections reconnect by themselves; wait and carry on.
+                    // A job dequeued just before stays in the intermediate list and is recovered by
+                    // maintenance (retried or failed like RQ's stuck-intermediate rule).
+                    let delay = backoff.delay(afterAttempt: failures)
+                    failures += 1
+                    logger.warning("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    try await Task.sleep(for: delay)
                 }
-                guard let popped else {
-                    if configuration.burst { return }
-                    continue
-                }
-                (queue, id) = popped
             }
-            let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
-            let job: RQJob
+            // Warm shutdown: the group waits for the running jobs; cancellation cuts them short.
+        }
+        slotSignal.finish()
+    }
+
+    /// One dequeue: `BLMOVE` into the intermediate list for one queue (`LMOVE` when not blocking),
+    /// `BLPOP` in priority order for several (`LPOP` each when not blocking). `nil` when empty.
+    private func dequeue(on connection: RedisConnection, single: Bool, block: Bool) async throws -> (String, String)? {
+        let seconds = RedisArgument(max(1, Int(configuration.dequeueTimeout.components.seconds)))
+        if single {
+            let name = configuration.queues[0]
+            let reply: RedisReply
+            if block {
+                reply = try await connection.sendBlocking(
+                    ["BLMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT", seconds],
+                    timeout: configuration.dequeueTimeout)
+            } else {
+                reply = try await connection.send(["LMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT"])
+            }
+            return reply.string.map { (name, $0) }
+        }
+        if !block {
+            for name in configuration.queues {
+                if let value = try await connection.send("LPOP", RedisArgument(keys.queue(name))).string { return (name, value) }
+            }
+            return nil
+        }
+        let reply = try await connection.sendBlocking(
+            ["BLPOP"] + configuration.queues.map { RedisArgument(keys.queue($0)) } + [seconds], timeout: configuration.dequeueTimeout)
+        guard let parts = reply.array, parts.count == 2, let key = parts[0].string, let value = parts[1].string else { return nil }
+        return (String(key.dropFirst(keys.queuePrefix.count)), value)
+    }
+
+    /// `MULTI; HSET last_heartbeat [state]; EXPIRE; EXISTS rq:suspended; EXEC`. Returns whether
+    /// the worker is suspended (then its state says so).
+    private func heartbeatAndCheckSuspended(state: String) async throws -> Bool {
+        let ttl = RedisArgument(configuration.workerTTL + 60)
+        let replies = try await redis.transaction([
+            ["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(Date())), "state", RedisArgument(state)],
+            ["EXPIRE", workerKey, ttl],
+            ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), ttl],
+            ["EXISTS", RedisArgument(keys.suspended)],
+        ])
+        guard replies?.last?.int == 1 else { return false }
+        _ = try await redis.send("HSET", workerKey, "state", "suspended")
+        return true
+    }
+
+    /// RQ's maintenance pass; failures are logged, never fatal (the next pass tries again).
+    private func maintain(_ store: RQStore) async {
+        do {
+            let report = try await store.runMaintenance(queues: configuration.queues, workerName: configuration.name)
+            if !report.retried.isEmpty || !report.failed.isEmpty || report.prunedWorkers > 0 || report.intermediateRemoved > 0 {
+                logger.info("maintenance", metadata: [
+                    "rq.queues": "\(report.queues)", "jobs.retried": "\(report.retried.count)", "jobs.failed": "\(report.failed.count)",
+                    "workers.pruned": "\(report.prunedWorkers)", "intermediate.removed": "\(report.intermediateRemoved)",
+                ])
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("maintenance failed; will retry next interval", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// `--with-scheduler`: every second, heartbeat the scheduler hash and its locks and move due
+    /// jobs of the queues it owns; every 10 s try to take the locks it does not own (a dead
+    /// scheduler's lock expires after 61 s). Locks are released when the worker stops.
+    private func runScheduler() async throws {
+        let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
+        let scheduler = RQScheduler(name: configuration.name, queues: configuration.queues, store: store)
+        var owned = Set<String>()
+        var lastAcquire = ContinuousClock.now.advanced(by: .seconds(-60))
+        defer {
+            let release = owned
+            // An unstructured task, awaited by nobody: the worker is stopping and cancelled; the
+            // release must still reach Redis (if it does not, the lock expires within 61 s).
+            Task { try? await scheduler.stop(owned: release) }
+        }
+        while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
             do {
-                guard let fetched = try await store.fetchJob(id) else {
-                    // A missing hash is skipped, as RQ does.
-                    if single { _ = try await redis.send("LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)) }
-                    continue
+                if owned.count < configuration.queues.count, ContinuousClock.now - lastAcquire >= .seconds(10) {
+                    lastAcquire = .now
+                    let acquired = try await scheduler.acquireLocks(configuration.queues.filter { !owned.contains($0) })
+                    if !acquired.isEmpty { logger.info("scheduler lock acquired", metadata: ["rq.queues": "\(acquired.sorted())"]) }
+                    owned.formUnion(acquired)
                 }
-                job = fetched
-            } catch let error as RQError {
-                logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(id)", "error": "\(error)"])
-                try await failUnreadable(id, queue: queue, reason: error.message, single: single)
-                continue
+                owned = try await scheduler.heartbeat(owned: owned)
+                for queue in owned.sorted() {
+                    let moved = try await scheduler.enqueueDueJobs(queue: queue)
+                    if !moved.isEmpty { logger.debug("scheduled jobs enqueued", metadata: ["rq.queue": "\(queue)", "jobs": "\(moved.count)"]) }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("scheduler tick failed; retrying", metadata: ["error": "\(error)"])
             }
-            try await perform(job, queue: queue, single: single)
+            try await Task.sleep(for: .seconds(scheduler.interval))
         }
     }
 
@@ -257,8 +404,11 @@ public final class RQWorker: Service, Sendable {
         let nowSeconds = RQTime.unixSeconds(started)
         let member = "\(job.id):\(executionID)"
         let executionKey = RedisArgument(keys.execution(job: job.id, execution: executionID))
-        // Execution start (RQ's parent transaction, with 3.0's executions set).
-        _ = try await redis.transaction([
+        // Execution start (RQ's parent transaction, with 3.0's executions set) and job start (the
+        // horse's transaction, 3.0 form with PERSIST inside), in one MULTI: the same records in the
+        // same order, one round trip, and no moment where one exists without the other.
+        let ts = RQTime.format(started)
+        var startCommands: [RedisCommand] = [
             ["HSET", executionKey, "id", RedisArgument(executionID), "job_id", RedisArgument(job.id),
              "created_at", RedisArgument(RQTime.floatSeconds(started)), "last_heartbeat", RedisArgument(RQTime.floatSeconds(started)),
              "worker_name", RedisArgument(configuration.name)],
@@ -268,20 +418,18 @@ public final class RQWorker: Service, Sendable {
             ["ZADD", RedisArgument(keys.started(queue)), RedisArgument(nowSeconds + ttl), RedisArgument(member)],
             ["SADD", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
             ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl + 60)],
-            ["HSET", workerKey, "state", "busy"],
-        ])
-        // Job start (the horse's transaction, 3.0 form with PERSIST inside).
-        let ts = RQTime.format(started)
-        var startCommands: [RedisCommand] = [
-            ["HSET", workerKey, "current_job", RedisArgument(job.id), "current_job_working_time", "0", "last_heartbeat", RedisArgument(ts)],
+            ["HSET", workerKey, "state", "busy", "current_job", RedisArgument(job.id), "current_job_working_time", "0",
+             "last_heartbeat", RedisArgument(ts)],
             ["EXPIRE", workerKey, RedisArgument(ttl)],
-            ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl)],
             ["HSET", RedisArgument(keys.job(job.id)), "last_heartbeat", RedisArgument(ts), "status", "started",
              "started_at", RedisArgument(ts), "worker_name", RedisArgument(configuration.name)],
             ["PERSIST", RedisArgument(keys.job(job.id))],
         ]
         if single { startCommands.append(["LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(job.id)]) }
-        _ = try await redis.transaction(startCommands)
+        let recordedStart = startCommands
+        try await persistently("job start") { _ = try await self.redis.transaction(recordedStart) }
+        metrics.jobStarted()
+        defer { metrics.jobLeft() }
         job.status = .started
         job.startedAt = RQTime.parse(ts)
         job.lastHeartbeat = job.startedAt
@@ -295,8 +443,7 @@ public final class RQWorker: Service, Sendable {
             // Unstructured on purpose: the pubsub listener needs this handle to stop this one job
             // (stop-job) without touching the worker. Cancelling the worker cancels it too.
             let task = Task { await NativeWorker.run(handler, context, timeout: limit) }
-            stopRequested.store(false, ordering: .relaxed)
-            current.withLock { $0 = (job.id, executionID, task) }
+            running.withLock { $0.jobs[executionID] = RunningJob(jobID: job.id, task: task) }
             let jobID = job.id
             outcome = await withTaskGroup(of: Void.self) { group in
                 // Busy heartbeats while the job runs (rq-wire §5.6), so RQ never takes it for abandoned.
@@ -313,24 +460,28 @@ public final class RQWorker: Service, Sendable {
                 group.cancelAll()
                 return result
             }
-            current.withLock { $0 = nil }
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))
         }
-        let stoppedByUser = stopRequested.exchange(false, ordering: .relaxed)
+        // Leave the running set; another running job (if any) becomes the worker's `current_job`.
+        let (stoppedByUser, otherJob) = running.withLock { state in
+            state.jobs[executionID] = nil
+            return (state.stopRequested.remove(executionID) != nil, state.jobs.values.first?.jobID)
+        }
         if stoppedByUser { outcome = .failure(JobFailure(type: "StopRequested", "Job stopped by user, work-horse terminated.")) }
         let ended = Date()
         let working = ended.timeIntervalSince(started)
         job.endedAt = RQTime.parse(RQTime.format(ended))
         job.lastHeartbeat = job.endedAt
         let cleanup: [RedisCommand] = [
-            ["HDEL", workerKey, "current_job"],
+            otherJob.map { ["HSET", workerKey, "current_job", RedisArgument($0)] } ?? ["HDEL", workerKey, "current_job"],
             ["DEL", executionKey],
             ["ZREM", RedisArgument(keys.started(queue)), RedisArgument(member)],
             ["ZREM", RedisArgument(keys.executions(job.id)), RedisArgument(executionID)],
             ["SREM", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
         ]
         var commands: [RedisCommand] = []
+        var outcomeLabel = "finished"
         switch outcome {
         case .success(let value):
             job.status = .finished
@@ -360,15 +511,18 @@ public final class RQWorker: Service, Sendable {
                     &job, excString: failure.message, workerName: configuration.name, executionID: executionID,
                     executionStartedAt: started, now: ended, keys: keys, serializer: configuration.serializer)
                 job.status = .stopped
+                outcomeLabel = "stopped"
                 commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "stopped"])
                 counters.withLock { $0.deadLettered += 1 }
             } else if let left = job.retriesLeft, left > 0, failure.type != "UnknownFunctionError" {
                 commands += try RQTransitions.retry(&job, now: ended, keys: keys, serializer: configuration.serializer)
+                outcomeLabel = "retried"
                 counters.withLock { $0.retried += 1 }
             } else {
                 commands += try RQTransitions.fail(
                     &job, excString: text, workerName: configuration.name, executionID: executionID,
                     executionStartedAt: started, executionEndedAt: ended, now: ended, keys: keys, serializer: configuration.serializer)
+                outcomeLabel = "failed"
                 counters.withLock { $0.deadLettered += 1 }
             }
             commands += cleanup
@@ -383,22 +537,51 @@ public final class RQWorker: Service, Sendable {
         let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
         let dependentsKey = keys.dependents(job.id)
         let jobID = job.id
+        let executionKeyName = keys.execution(job: job.id, execution: executionID)
+        let outcomeName = outcomeLabel
         try await Task {
-            for _ in 0..<16 {
-                let committed = try await self.redis.withConnection { connection -> Bool in
-                    try await connection.watching([dependentsKey]) { connection in
-                        let release = parentStatus == .finished || parentStatus == .failed
-                            ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
-                            : []
-                        return try await connection.transaction(release + finalCommands) != nil
+            var attempt = 0
+            try await self.persistently("job end") {
+                attempt += 1
+                for _ in 0..<16 {
+                    let committed = try await self.redis.withConnection { connection -> Bool in
+                        try await connection.watching([dependentsKey, executionKeyName]) { connection in
+                            // After a lost reply, the execution record's absence means the earlier
+                            // EXEC went through: never record an outcome twice.
+                            if attempt > 1, try await connection.send("EXISTS", RedisArgument(executionKeyName)).int == 0 { return true }
+                            let release = parentStatus == .finished || parentStatus == .failed
+                                ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
+                                : []
+                            return try await connection.transaction(release + finalCommands) != nil
+                        }
                     }
+                    if committed { return }
                 }
-                if committed { return }
+                throw RQError(.invalidArgument, "dependents of \(jobID) kept changing while finishing it")
             }
-            throw RQError(.invalidArgument, "dependents of \(jobID) kept changing while finishing it")
         }.value
-        logger.info("job ended", metadata: ["job.id": "\(job.id)", "job.outcome": "\(job.status.rawValue)",
-                                           "job.duration_ms": "\(Int(working * 1000))"])
+        metrics.ended(outcome: outcomeName, seconds: working)
+        logger.info("job ended", metadata: [
+            "job.id": "\(job.id)", "job.function": "\(job.call.functionName)", "job.outcome": "\(outcomeName)",
+            "job.duration_ms": "\(Int(working * 1000))", "rq.queue": "\(queue)",
+        ])
+    }
+
+    /// Runs a Redis write that must happen (a job's start or end record), retrying transient
+    /// connection failures with capped backoff for up to about five minutes.
+    private func persistently(_ what: String, _ operation: () async throws -> Void) async throws {
+        let backoff = Backoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(5))
+        var attempt = 0
+        while true {
+            do {
+                return try await operation()
+            } catch let error as RedisClientError where error.isTransient && attempt < 60 {
+                let delay = backoff.delay(afterAttempt: attempt)
+                attempt += 1
+                logger.warning("redis unavailable while recording \(what); retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
     }
 
     /// One busy heartbeat, 3.0's form (`ZADD … XX`), which 2.12 reads the same.

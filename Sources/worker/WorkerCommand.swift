@@ -1,5 +1,6 @@
 import AppConfig
 import AppSupport
+import MetricsExport
 import ArgumentParser
 import NativeQueue
 import RQ
@@ -18,8 +19,8 @@ struct WorkerCommand: AsyncParsableCommand {
     )
 }
 
-/// `worker [run] [--rq]`: applies migrations, checks both servers, then runs the worker. Native mode
-/// processes the seed's `resume_processing_queue`; RQ mode is not built yet and says so.
+/// `worker [run] [--rq]`: applies migrations, checks both servers, then runs the worker: native
+/// mode on the seed's `resume_processing_queue`, RQ mode as a peer of Python's `rq worker`.
 struct RunWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -32,8 +33,17 @@ struct RunWorker: AsyncParsableCommand {
     @Flag(name: .long, help: "Exit once the queue is empty.")
     var burst = false
 
-    @Option(name: .long, help: "Jobs run at once.")
-    var concurrency = 4
+    @Option(name: .long, help: "Jobs run at once in this process (default: 4 native, 1 in RQ mode like `rq worker`).")
+    var concurrency: Int?
+
+    @Flag(name: .long, help: "RQ mode: also run RQ's scheduler (moves due enqueue_at/enqueue_in jobs and interval retries; shares rq:scheduler-lock:Q with Python schedulers).")
+    var withScheduler = false
+
+    @Option(name: .long, help: "Seconds running jobs may take to finish after SIGTERM/SIGINT before they are cancelled and recorded as interrupted (retried if they have retries left). A second SIGINT/SIGTERM cancels at once.")
+    var shutdownTimeout = 30
+
+    @Option(name: .long, help: "Serve Prometheus metrics on http://127.0.0.1:<port>/metrics (off by default).")
+    var metricsPort: Int?
 
     @Option(name: .long, help: "Worker name (default: host.pid.random).")
     var name: String?
@@ -50,7 +60,9 @@ struct RunWorker: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard (concurrency ?? 1) >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must not be negative") }
+        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1-65535") }
         guard jobTimeout >= 1 else { throw ValidationError("--job-timeout must be at least 1 second") }
     }
 
@@ -61,25 +73,33 @@ struct RunWorker: AsyncParsableCommand {
             let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
             print("worker (\(mode.rawValue) mode): migrations applied now: \(applied.count)")
             print(report.description)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let metricsPort {
+                services.append(.init(service: try MetricsServer(port: metricsPort, logger: logger)))
+            }
+            let statistics: @Sendable () -> NativeWorkerStatistics
             if mode == .rq {
-                var settings = RQWorkerConfiguration(queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer)
+                var settings = RQWorkerConfiguration(
+                    queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
+                    concurrency: concurrency ?? 1, withScheduler: withScheduler)
                 if let name { settings.name = name }
                 let worker = RQWorker(redis: redis, handlers: .builtIns, configuration: settings, logger: logger)
-                let group = ServiceGroup(
-                    configuration: .init(services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
-                                         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-                try await group.run()
-                print("worker: stopped (\(worker.statistics.finished) finished, \(worker.statistics.retried) retried, \(worker.statistics.deadLettered) failed)")
-                return
+                services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+                statistics = { worker.statistics }
+            } else {
+                var settings = NativeWorkerConfiguration(concurrency: concurrency ?? 4, jobTimeout: .seconds(jobTimeout), burst: burst)
+                if let name { settings.name = name }
+                let worker = NativeWorker(
+                    redis: redis, queue: NativeQueueClient(redis: redis), handlers: .builtIns, configuration: settings, logger: logger)
+                services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+                statistics = { worker.statistics }
             }
-            var settings = NativeWorkerConfiguration(concurrency: concurrency, jobTimeout: .seconds(jobTimeout), burst: burst)
-            if let name { settings.name = name }
-            let worker = NativeWorker(
-                redis: redis, queue: NativeQueueClient(redis: redis), handlers: .builtIns, configuration: settings, logger: logger)
-            let group = ServiceGroup(
-                configuration: .init(services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
-            print("worker: stopped (\(worker.statistics.finished) finished, \(worker.statistics.retried) retried, \(worker.statistics.deadLettered) dead-lettered)")
+            var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+            // After the grace period, running jobs are cancelled and recorded as interrupted.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
+            try await TwoStepShutdown.run(ServiceGroup(configuration: groupConfiguration), logger: logger)
+            let worker = statistics()
+            print("worker: stopped (\(worker.finished) finished, \(worker.retried) retried, \(worker.deadLettered) failed for good)")
         }
     }
 }

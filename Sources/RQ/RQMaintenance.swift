@@ -1,0 +1,114 @@
+import Foundation
+import Redis
+
+/// What one maintenance pass did, per queue it held the `rq:clean_registries:Q` lock for.
+public struct RQMaintenanceReport: Sendable, Hashable {
+    /// Queues cleaned (lock acquired); queues another worker was cleaning are skipped.
+    public var queues: [String] = []
+    /// Abandoned jobs put back through their `Retry`.
+    public var retried: [String] = []
+    /// Abandoned or stuck jobs failed.
+    public var failed: [String] = []
+    /// Expired finished/failed registry entries removed.
+    public var expiredEntries = 0
+    /// Dead worker keys pruned from `rq:workers` and `rq:workers:Q`.
+    public var prunedWorkers = 0
+    /// Intermediate-list ids removed (missing hash or stuck).
+    public var intermediateRemoved = 0
+
+    /// An empty report.
+    public init() {}
+}
+
+extension RQStore {
+    /// `Worker.clean_registries` for each queue, exactly as RQ 2.12/3.0 do it (`rq-wire.md` §5.3):
+    /// under `SET rq:clean_registries:Q 1 NX EX 899` — so only one worker of a fleet, Python or
+    /// Swift, cleans a queue at a time — the finished, started (abandoned jobs retried or failed)
+    /// and failed registries are cleaned, dead workers pruned, the intermediate list checked, and
+    /// the lock deleted.
+    public func runMaintenance(queues: [String], workerName: String, now: Date = Date()) async throws -> RQMaintenanceReport {
+        var report = RQMaintenanceReport()
+        for queue in queues {
+            let lock = RedisArgument(keys.cleanRegistries(queue))
+            guard try await redis.send("SET", lock, "1", "NX", "EX", "899").string == "OK" else { continue }
+            report.queues.append(queue)
+            do {
+                report.expiredEntries += try await cleanup(.finished, queue: queue, now: now)
+                let (retried, failed) = try await cleanupStarted(queue: queue, now: now)
+                report.retried += retried
+                report.failed += failed
+                report.expiredEntries += try await cleanup(.failed, queue: queue, now: now)
+                report.prunedWorkers += try await pruneDeadWorkers(queue: queue)
+                let (removed, stuck) = try await cleanIntermediate(queue: queue, workerName: workerName, now: now)
+                report.intermediateRemoved += removed
+                report.failed += stuck
+            } catch {
+                _ = try? await redis.send("DEL", lock)
+                throw error
+            }
+            _ = try await redis.send("DEL", lock)
+        }
+        return report
+    }
+
+    /// `clean_worker_registry`: worker keys in `rq:workers:Q` whose hash expired (a worker killed
+    /// without dying cleanly) leave both `rq:workers:Q` and `rq:workers`. Returns how many.
+    @discardableResult
+    public func pruneDeadWorkers(queue: String) async throws -> Int {
+        let setKey = RedisArgument(keys.workers(queue: queue))
+        let members = try await redis.send("SMEMBERS", setKey).array?.compactMap(\.string) ?? []
+        guard !members.isEmpty else { return 0 }
+        let exists = try await redis.pipeline(members.map { ["EXISTS", RedisArgument($0)] })
+        let dead = zip(members, exists).filter { $0.1.int == 0 }.map(\.0)
+        guard !dead.isEmpty else { return 0 }
+        var commands: [RedisCommand] = []
+        for start in stride(from: 0, to: dead.count, by: 1000) {
+            let slice = dead[start..<min(start + 1000, dead.count)].map { RedisArgument($0) }
+            commands.append(["SREM", setKey] + slice)
+            commands.append(["SREM", RedisArgument(keys.workers)] + slice)
+        }
+        _ = try await redis.pipeline(commands)
+        return dead.count
+    }
+
+    /// `IntermediateQueue.cleanup`: an id in `rq:queue:Q:intermediate` with no `rq:wip:Q` entry
+    /// was dequeued by a worker that died before starting it. A missing hash is removed; otherwise
+    /// the first sighting is recorded (`…:intermediate:first_seen:ID`, 24 h) and, once that is more
+    /// than a minute old, the job fails with RQ's text `Job was stuck in intermediate queue.` and
+    /// leaves the list (or is retried when it has retries left). Returns (ids removed, ids failed or retried).
+    public func cleanIntermediate(queue: String, workerName: String, now: Date = Date()) async throws -> (removed: Int, failed: [String]) {
+        let listKey = keys.intermediate(queue)
+        let ids = try await redis.send("LRANGE", RedisArgument(listKey), "0", "-1").array?.compactMap(\.string) ?? []
+        guard !ids.isEmpty else { return (0, []) }
+        let started = try await redis.send("ZRANGE", RedisArgument(keys.started(queue)), "0", "-1").array?.compactMap(\.string) ?? []
+        let running = Set(started.map { String($0.split(separator: ":", maxSplits: 1).first ?? Substring($0)) })
+        var removed = 0
+        var failed: [String] = []
+        for id in ids where !running.contains(id) {
+            guard var job = try await fetchJob(id) else {
+                _ = try await redis.send("LREM", RedisArgument(listKey), "1", RedisArgument(id))
+                removed += 1
+                continue
+            }
+            let firstSeenKey = RedisArgument("\(listKey):first_seen:\(id)")
+            let firstSeen = RQTime.floatSeconds(now)
+            if try await redis.send("SET", firstSeenKey, RedisArgument(firstSeen), "NX", "EX", "86400").string == "OK" { continue }
+            guard let seen = try await redis.send("GET", firstSeenKey).string.flatMap(Double.init),
+                  now.timeIntervalSince1970 - seen > 60 else { continue }
+            // `handle_job_failure`: a job with retries left is retried, otherwise failed.
+            var commands: [RedisCommand]
+            if let left = job.retriesLeft, left > 0 {
+                commands = try RQTransitions.retry(&job, now: now, keys: keys, serializer: serializer)
+            } else {
+                commands = try RQTransitions.fail(&job, excString: "Job was stuck in intermediate queue.", workerName: workerName,
+                                                  now: now, keys: keys, serializer: serializer)
+            }
+            commands.append(["ZREM", RedisArgument(keys.started(queue)), RedisArgument(id)])
+            commands.append(["LREM", RedisArgument(listKey), "1", RedisArgument(id)])
+            _ = try await redis.transaction(commands)
+            removed += 1
+            failed.append(id)
+        }
+        return (removed, failed)
+    }
+}
