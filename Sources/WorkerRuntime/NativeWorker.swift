@@ -138,6 +138,10 @@ public final class NativeWorker: Service, Sendable {
     }
 
     private func runLoops() async throws {
+        // Recover dead workers' jobs and due retries before fetching, so a burst run sees them.
+        let returned = try await queue.reapDeadWorkers()
+        if !returned.isEmpty { logger.warning("returned jobs of dead workers", metadata: ["jobs": "\(returned)"]) }
+        try await queue.promoteDue()
         try await withThrowingTaskGroup(of: Void.self) { group in
             let active = ActiveLoops(configuration.concurrency)
             for slot in 0..<configuration.concurrency {

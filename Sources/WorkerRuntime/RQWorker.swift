@@ -463,10 +463,10 @@ public final class RQWorker: Service, Sendable {
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))
         }
-        // Leave the running set; another running job (if any) becomes the worker's `current_job`.
-        let (stoppedByUser, otherJob) = running.withLock { state in
+        // Leave the running set.
+        let stoppedByUser = running.withLock { state in
             state.jobs[executionID] = nil
-            return (state.stopRequested.remove(executionID) != nil, state.jobs.values.first?.jobID)
+            return state.stopRequested.remove(executionID) != nil
         }
         if stoppedByUser { outcome = .failure(JobFailure(type: "StopRequested", "Job stopped by user, work-horse terminated.")) }
         let ended = Date()
@@ -474,11 +474,15 @@ public final class RQWorker: Service, Sendable {
         job.endedAt = RQTime.parse(RQTime.format(ended))
         job.lastHeartbeat = job.endedAt
         let cleanup: [RedisCommand] = [
-            otherJob.map { ["HSET", workerKey, "current_job", RedisArgument($0)] } ?? ["HDEL", workerKey, "current_job"],
             ["DEL", executionKey],
             ["ZREM", RedisArgument(keys.started(queue)), RedisArgument(member)],
             ["ZREM", RedisArgument(keys.executions(job.id)), RedisArgument(executionID)],
             ["SREM", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
+            // `current_job` names this job only while it runs; with concurrent jobs it then moves to
+            // one still in the executions set, decided inside Redis so that ends racing each other
+            // never leave it naming a finished (possibly deleted) job.
+            ["EVAL", RedisArgument(Self.handOverCurrentJobScript), "2", workerKey,
+             RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(job.id)],
         ]
         var commands: [RedisCommand] = []
         var outcomeLabel = "finished"
@@ -583,6 +587,21 @@ public final class RQWorker: Service, Sendable {
             }
         }
     }
+
+    /// KEYS: worker hash, worker executions set; ARGV: the ending job's id. If `current_job` is
+    /// that job, it becomes another running execution's job id, or is removed when none is left.
+    static let handOverCurrentJobScript = """
+        if redis.call('HGET', KEYS[1], 'current_job') == ARGV[1] then
+            local member = redis.call('SRANDMEMBER', KEYS[2])
+            if member then
+                local separator = string.find(member, ':', 1, true)
+                redis.call('HSET', KEYS[1], 'current_job', separator and string.sub(member, 1, separator - 1) or member)
+            else
+                redis.call('HDEL', KEYS[1], 'current_job')
+            end
+        end
+        return 0
+        """
 
     /// One busy heartbeat, 3.0's form (`ZADD … XX`), which 2.12 reads the same.
     private func busyHeartbeat(jobID: String, executionID: String, queue: String, ttl: Int) async throws {
