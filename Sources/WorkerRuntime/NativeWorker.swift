@@ -79,6 +79,7 @@ public final class NativeWorker: Service, Sendable {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let counters = Mutex(NativeWorkerStatistics())
+    private let metrics = WorkerMetrics(mode: "native")
 
     /// Creates a worker.
     public init(redis: RedisClient, queue: NativeQueueClient, handlers: JobHandlerRegistry, configuration: NativeWorkerConfiguration, logger: Logger) {
@@ -155,6 +156,9 @@ public final class NativeWorker: Service, Sendable {
                     do {
                         try await self.queue.heartbeat(worker: self.configuration.name, ttl: self.configuration.heartbeatTTL)
                         try await self.queue.promoteDue()
+                        if let length = try await self.redis.send("LLEN", RedisArgument(self.queue.keys.queue)).int {
+                            self.metrics.queueLength(self.queue.keys.queue, length)
+                        }
                         let returned = try await self.queue.reapDeadWorkers()
                         if !returned.isEmpty { self.logger.warning("returned jobs of dead workers", metadata: ["jobs": "\(returned)"]) }
                     } catch is CancellationError {
@@ -220,13 +224,16 @@ public final class NativeWorker: Service, Sendable {
         let context = JobContext(jobID: job.id, functionName: job.function, args: job.args, kwargs: job.kwargs.map { ($0.key.stringValue ?? "", $0.value) })
         var metadata: Logger.Metadata = ["job.id": "\(job.id)", "job.function": "\(job.function)", "job.attempt": "\(job.attempts)"]
         logger.info("job started", metadata: metadata)
+        metrics.jobStarted()
+        defer { metrics.jobLeft() }
         let outcome: Result<PythonValue, JobFailure>
         if let handler = handlers.handler(for: job.function) {
             outcome = await Self.run(handler, context, timeout: configuration.jobTimeout)
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.function))
         }
-        metadata["job.duration_ms"] = "\(Int(((clock.now - start).seconds * 1000).rounded()))"
+        let seconds = (clock.now - start).seconds
+        metadata["job.duration_ms"] = "\(Int((seconds * 1000).rounded()))"
         do {
             // An unstructured task, awaited at once: bookkeeping must not be lost to a cancellation
             // racing the job's end.
@@ -235,10 +242,12 @@ public final class NativeWorker: Service, Sendable {
                 case .success(let value):
                     try await self.queue.complete(job, worker: self.configuration.name, result: value)
                     self.counters.withLock { $0.finished += 1 }
+                    self.metrics.ended(outcome: "finished", seconds: seconds)
                     metadata["job.outcome"] = "finished"
                 case .failure(let failure):
                     let retried = try await self.queue.fail(job, worker: self.configuration.name, error: failure.description, transient: failure.isTransient)
                     self.counters.withLock { retried ? ($0.retried += 1) : ($0.deadLettered += 1) }
+                    self.metrics.ended(outcome: retried ? "retried" : "failed", seconds: seconds)
                     metadata["job.outcome"] = retried ? "retry scheduled" : "dead-lettered"
                     metadata["job.error"] = "\(failure.description.prefix(200))"
                 }

@@ -113,17 +113,13 @@ public final class RQWorker: Service, Sendable {
         do {
             try await withGracefulShutdownHandler {
                 // Commands arrive on rq:pubsub:W while the loop works (rq-wire §7, §12.8).
-                try await self.redis.subscribe(to: [self.keys.pubsub(self.configuration.name)]) { messages in
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            for try await message in messages { self.handleCommand(message.payload) }
-                        }
-                        if self.configuration.withScheduler {
-                            group.addTask { try await self.runScheduler() }
-                        }
-                        try await self.workLoop()
-                        group.cancelAll()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await self.listenForCommands() }
+                    if self.configuration.withScheduler {
+                        group.addTask { try await self.runScheduler() }
                     }
+                    try await self.workLoop()
+                    group.cancelAll()
                 }
             } onGracefulShutdown: {
                 self.stopping.store(true, ordering: .relaxed)
@@ -149,6 +145,13 @@ public final class RQWorker: Service, Sendable {
         if exists, try await redis.send("HEXISTS", RedisArgument(key), "death").int == 0 {
             throw RQError(.invalidArgument, "There exists an active worker named '\(configuration.name)' already")
         }
+        _ = try await redis.transaction(registrationCommands())
+        logger.info("rq worker started", metadata: ["worker.name": "\(configuration.name)", "worker.queues": "\(configuration.queues)"])
+    }
+
+    /// The birth transaction: the full worker hash, both worker sets, the idle TTL.
+    private func registrationCommands() -> [RedisCommand] {
+        let key = keys.worker(configuration.name)
         let now = RQTime.format(Date())
         var commands: [RedisCommand] = [
             ["DEL", RedisArgument(key)],
@@ -163,8 +166,7 @@ public final class RQWorker: Service, Sendable {
             commands.append(["SADD", RedisArgument(keys.workers(queue: queue)), RedisArgument(key)])
         }
         commands.append(["EXPIRE", RedisArgument(key), RedisArgument(configuration.workerTTL + 60)])
-        _ = try await redis.transaction(commands)
-        logger.info("rq worker started", metadata: ["worker.name": "\(configuration.name)", "worker.queues": "\(configuration.queues)"])
+        return commands
     }
 
     private func die() async throws {
@@ -179,6 +181,31 @@ public final class RQWorker: Service, Sendable {
         }
         _ = try await redis.transaction(commands)
         logger.info("rq worker stopped", metadata: ["worker.name": "\(configuration.name)"])
+    }
+
+    /// Commands arrive on `rq:pubsub:W` while the loop works (rq-wire §7, §12.8); a lost
+    /// subscription (Redis restarting) is renewed with backoff until the worker stops.
+    private func listenForCommands() async {
+        let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(5))
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await redis.subscribe(to: [keys.pubsub(configuration.name)]) { messages in
+                    for try await message in messages {
+                        failures = 0
+                        self.handleCommand(message.payload)
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                let delay = backoff.delay(afterAttempt: failures)
+                failures += 1
+                logger.warning("pubsub subscription lost; renewing", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
     }
 
     /// `shutdown` (warm), `kill-horse`, `stop-job` (matching job id) and 3.0's `stop-execution`
@@ -262,7 +289,11 @@ public final class RQWorker: Service, Sendable {
                     failures = 0
                     let job: RQJob
                     do {
-                        guard let fetched = try await store.fetchJob(id) else {
+                        // The id is in hand (popped or in the intermediate list): read its hash even
+                        // through a Redis outage rather than drop it.
+                        var hash: RQJob?
+                        try await persistently("job fetch") { hash = try await store.fetchJob(id) }
+                        guard let fetched = hash else {
                             // A missing hash is skipped, as RQ does.
                             if single { _ = try await redis.send("LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)) }
                             continue
@@ -329,6 +360,11 @@ public final class RQWorker: Service, Sendable {
     /// the worker is suspended (then its state says so).
     private func heartbeatAndCheckSuspended(state: String) async throws -> Bool {
         let ttl = RedisArgument(configuration.workerTTL + 60)
+        if try await redis.send("SISMEMBER", RedisArgument(keys.workers), workerKey).int == 0 {
+            // Redis lost our registration (restarted without persistence, or flushed): born again.
+            logger.warning("worker registration missing in Redis; registering again", metadata: ["worker.name": "\(configuration.name)"])
+            _ = try await redis.transaction(registrationCommands())
+        }
         let replies = try await redis.transaction([
             ["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(Date())), "state", RedisArgument(state)],
             ["EXPIRE", workerKey, ttl],

@@ -325,3 +325,42 @@ def test_native_kill_9_mid_job_reruns_and_finishes(connection, workers, swift):
     assert job[b"status"] == b"finished", job
     assert job[b"attempts"] == b"2"
     assert connection.llen(f"resume_processing_queue:processing:{first.name}") == 0
+
+
+def test_metrics_port_exposes_job_counters(connection, queue_name, workers):
+    import socket
+    import urllib.request
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    q = Queue(queue_name, connection=connection)
+    ok = q.enqueue("resume_processor.jobs.echo", 1)
+    bad = q.enqueue("resume_processor.jobs.fail", "metrics")
+    worker = workers("--rq", "--metrics-port", str(port), queue_name)
+    wait_for(lambda: Job.fetch(ok.id, connection=connection).get_status() == "finished"
+             and Job.fetch(bad.id, connection=connection).get_status() == "failed", message="jobs never ended")
+
+    def scrape():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                assert response.status == 200
+                return response.read().decode()
+        except OSError:
+            return ""
+
+    def samples():
+        values = {}
+        for line in scrape().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        return values
+
+    wait_for(lambda: samples().get('worker_jobs_finished_total{mode="rq"}') == 1.0, message=lambda: scrape())
+    values = samples()
+    assert values['worker_jobs_started_total{mode="rq"}'] == 2.0
+    assert values['worker_jobs_failed_total{mode="rq"}'] == 1.0
+    assert values['worker_jobs_running{mode="rq"}'] == 0.0
+    assert any(name.startswith("worker_job_duration_seconds") for name in values)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
