@@ -155,7 +155,8 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport",
+                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "WorkerRuntime",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -59,6 +59,22 @@ public struct RQStore: Sendable {
         return try RQJob(id: id, hash: fields, serializer: serializer)
     }
 
+    /// `Job.fetch_many`: each job in one pipelined round trip, in order; `nil` for a missing hash,
+    /// and the decoding error for a hash that cannot be read.
+    public func fetchJobs(_ ids: [String]) async throws -> [Result<RQJob?, RQError>] {
+        guard !ids.isEmpty else { return [] }
+        let replies = try await redis.pipeline(ids.map { ["HGETALL", RedisArgument(keys.job($0))] })
+        return zip(ids, replies).map { id, reply in
+            let fields = reply.fieldMap
+            guard !fields.isEmpty else { return .success(nil) }
+            do {
+                return .success(try RQJob(id: id, hash: fields, serializer: serializer))
+            } catch {
+                return .failure(error as? RQError ?? RQError(.malformedJob, "\(error)"))
+            }
+        }
+    }
+
     /// `job.latest_result()`: the newest entry of the result stream.
     public func latestResult(_ id: String) async throws -> RQResult? {
         let reply = try await redis.send("XREVRANGE", RedisArgument(keys.results(id)), "+", "-", "COUNT", "1")

@@ -277,7 +277,11 @@ public final class RQWorker: Service, Sendable {
                             metrics.queueLength(configuration.queues[0], length)
                         }
                     }
-                    guard let (queue, id) = try await dequeue(on: connection, single: single, block: !configuration.burst) else {
+                    // Up to every free slot at once: one blocking pop, then non-blocking pops for the
+                    // rest in the same round trip, then every hash in one more.
+                    let room = configuration.concurrency - self.activeJobs.load(ordering: .relaxed)
+                    let popped = try await dequeue(on: connection, single: single, block: !configuration.burst, limit: room)
+                    guard !popped.isEmpty else {
                         if configuration.burst {
                             // Empty: a burst worker leaves once its running jobs ended (they may
                             // release dependents or retry, so look once more after each).
@@ -287,31 +291,29 @@ public final class RQWorker: Service, Sendable {
                         continue
                     }
                     failures = 0
-                    let job: RQJob
-                    do {
-                        // The id is in hand (popped or in the intermediate list): read its hash even
-                        // through a Redis outage rather than drop it.
-                        var hash: RQJob?
-                        try await persistently("job fetch") { hash = try await store.fetchJob(id) }
-                        guard let fetched = hash else {
+                    // The ids are in hand (popped, or in the intermediate list): read their hashes
+                    // even through a Redis outage rather than drop them.
+                    var hashes: [Result<RQJob?, RQError>] = []
+                    try await persistently("job fetch") { hashes = try await store.fetchJobs(popped.map(\.1)) }
+                    for ((queue, id), hash) in zip(popped, hashes) {
+                        switch hash {
+                        case .success(let fetched?):
+                            self.activeJobs.add(1, ordering: .relaxed)
+                            lastState = "busy"
+                            group.addTask {
+                                defer {
+                                    self.activeJobs.subtract(1, ordering: .relaxed)
+                                    slotSignal.yield()
+                                }
+                                try await self.perform(fetched, queue: queue, single: single)
+                            }
+                        case .success(nil):
                             // A missing hash is skipped, as RQ does.
                             if single { _ = try await redis.send("LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)) }
-                            continue
+                        case .failure(let error):
+                            logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(id)", "error": "\(error)"])
+                            try await failUnreadable(id, queue: queue, reason: error.message, single: single)
                         }
-                        job = fetched
-                    } catch let error as RQError {
-                        logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(id)", "error": "\(error)"])
-                        try await failUnreadable(id, queue: queue, reason: error.message, single: single)
-                        continue
-                    }
-                    self.activeJobs.add(1, ordering: .relaxed)
-                    lastState = "busy"
-                    group.addTask {
-                        defer {
-                            self.activeJobs.subtract(1, ordering: .relaxed)
-                            slotSignal.yield()
-                        }
-                        try await self.perform(job, queue: queue, single: single)
                     }
                 } catch let error as RedisClientError where error.isTransient {
                     // Redis went away: the connections reconnect by themselves; wait and carry on.
@@ -328,32 +330,40 @@ public final class RQWorker: Service, Sendable {
         slotSignal.finish()
     }
 
-    /// One dequeue: `BLMOVE` into the intermediate list for one queue (`LMOVE` when not blocking),
-    /// `BLPOP` in priority order for several (`LPOP` each when not blocking). `nil` when empty.
-    private func dequeue(on connection: RedisConnection, single: Bool, block: Bool) async throws -> (String, String)? {
+    /// Dequeues up to `limit` ids. One queue: `BLMOVE` into the intermediate list (`LMOVE` when
+    /// not blocking), then further `LMOVE`s pipelined in one round trip — each move atomic, as in
+    /// RQ. Several queues: one `BLPOP` in priority order (`LPOP` each when not blocking). Empty
+    /// when nothing is queued.
+    private func dequeue(on connection: RedisConnection, single: Bool, block: Bool, limit: Int) async throws -> [(String, String)] {
         let seconds = RedisArgument(max(1, Int(configuration.dequeueTimeout.components.seconds)))
         if single {
             let name = configuration.queues[0]
-            let reply: RedisReply
+            let move: RedisCommand = ["LMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT"]
+            var ids: [String] = []
+            var more = limit
             if block {
-                reply = try await connection.sendBlocking(
+                let reply = try await connection.sendBlocking(
                     ["BLMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT", seconds],
                     timeout: configuration.dequeueTimeout)
-            } else {
-                reply = try await connection.send(["LMOVE", RedisArgument(keys.queue(name)), RedisArgument(keys.intermediate(name)), "LEFT", "RIGHT"])
+                guard let first = reply.string else { return [] }
+                ids.append(first)
+                more -= 1
             }
-            return reply.string.map { (name, $0) }
+            if more > 0 {
+                ids += try await connection.pipeline(Array(repeating: move, count: more)).compactMap(\.string)
+            }
+            return ids.map { (name, $0) }
         }
         if !block {
             for name in configuration.queues {
-                if let value = try await connection.send("LPOP", RedisArgument(keys.queue(name))).string { return (name, value) }
+                if let value = try await connection.send("LPOP", RedisArgument(keys.queue(name))).string { return [(name, value)] }
             }
-            return nil
+            return []
         }
         let reply = try await connection.sendBlocking(
             ["BLPOP"] + configuration.queues.map { RedisArgument(keys.queue($0)) } + [seconds], timeout: configuration.dequeueTimeout)
-        guard let parts = reply.array, parts.count == 2, let key = parts[0].string, let value = parts[1].string else { return nil }
-        return (String(key.dropFirst(keys.queuePrefix.count)), value)
+        guard let parts = reply.array, parts.count == 2, let key = parts[0].string, let value = parts[1].string else { return [] }
+        return [(String(key.dropFirst(keys.queuePrefix.count)), value)]
     }
 
     /// `MULTI; HSET last_heartbeat [state]; EXPIRE; EXISTS rq:suspended; EXEC`. Returns whether
@@ -585,14 +595,28 @@ public final class RQWorker: Service, Sendable {
                 attempt += 1
                 for _ in 0..<16 {
                     let committed = try await self.redis.withConnection { connection -> Bool in
-                        try await connection.watching([dependentsKey, executionKeyName]) { connection in
+                        // WATCH, the dependents and the execution record in one round trip, then
+                        // the MULTI: two round trips for a job without children.
+                        let replies = try await connection.pipeline([
+                            ["WATCH", RedisArgument(dependentsKey), RedisArgument(executionKeyName)],
+                            ["SMEMBERS", RedisArgument(dependentsKey)],
+                            ["EXISTS", RedisArgument(executionKeyName)],
+                        ])
+                        do {
                             // After a lost reply, the execution record's absence means the earlier
                             // EXEC went through: never record an outcome twice.
-                            if attempt > 1, try await connection.send("EXISTS", RedisArgument(executionKeyName)).int == 0 { return true }
-                            let release = parentStatus == .finished || parentStatus == .failed
+                            if attempt > 1, replies[2].int == 0 {
+                                _ = try await connection.send("UNWATCH")
+                                return true
+                            }
+                            let hasChildren = !(replies[1].array ?? []).isEmpty
+                            let release = hasChildren && (parentStatus == .finished || parentStatus == .failed)
                                 ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
                                 : []
                             return try await connection.transaction(release + finalCommands) != nil
+                        } catch {
+                            _ = try? await connection.send("UNWATCH")
+                            throw error
                         }
                     }
                     if committed { return }
