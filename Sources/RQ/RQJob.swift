@@ -10,7 +10,10 @@ public struct RQJob: Sendable {
     /// The job id (`[A-Za-z0-9_-]+`).
     public var id: String
     /// The call, decoded from `data`.
-    public var call: RQCall
+    public var call: RQCall { didSet { storedData = nil } }
+    /// The `data` bytes as read from Redis and the serializer they were read with; saved back as they
+    /// are (no re-pickling and re-compressing on every state change) until ``call`` changes.
+    var storedData: (bytes: [UInt8], serializer: RQSerializer)?
     /// `status`; a missing field reads as `created`.
     public var status: RQJobStatus
     /// `origin`: the queue name.
@@ -127,6 +130,7 @@ public struct RQJob: Sendable {
         }
         self.id = id
         self.call = try RQCall(data: data, serializer: serializer)
+        self.storedData = (data, serializer)
         if let text = take("status"), !text.isEmpty {
             guard let status = RQJobStatus(rawValue: text) else { throw RQError(.malformedJob, "unknown status '\(text.prefix(32))'") }
             self.status = status
@@ -200,7 +204,11 @@ public struct RQJob: Sendable {
         func add(_ name: String, _ text: String) { fields.append((name, Array(text.utf8))) }
         func json(_ list: [Int]) -> String { "[" + list.map(String.init).joined(separator: ", ") + "]" }
         add("created_at", RQTime.format(createdAt))
-        fields.append(("data", try call.data(serializer: serializer)))
+        if let storedData, storedData.serializer == serializer {
+            fields.append(("data", storedData.bytes))
+        } else {
+            fields.append(("data", try call.data(serializer: serializer)))
+        }
         add("success_callback_name", successCallbackName)
         add("failure_callback_name", failureCallbackName)
         add("stopped_callback_name", stoppedCallbackName)

@@ -48,7 +48,10 @@ struct WorkerBench: AsyncParsableCommand {
         let target = url ?? server!.url
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let redis = RedisClient(configuration: try RedisConfiguration(url: target), logger: logger)
+        var redisConfiguration = try RedisConfiguration(url: target)
+        // As `worker run` sizes it: a pooled connection per running job plus the loop's own.
+        redisConfiguration.maximumConnections = max(concurrency, ioConcurrency) + 4
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let store = RQStore(redis: redis)
         let noop = RQCall("resume_processor.jobs.noop")
         print("Worker benchmark on \(try RedisConfiguration(url: target).redactedURL): \(jobs) no-op jobs (forking Worker: \(forkJobs)), I/O-bound \(ioJobs) × 200 ms at concurrency \(ioConcurrency)")
