@@ -54,7 +54,7 @@ start_server() {
     >"$DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$DIR/$name.pid"
   echo "$PORT" >"$DIR/$name.port"
-  wait_for "curl -sf -o /dev/null http://127.0.0.1:$PORT/moto-api/" 60 \
+  wait_for "python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$PORT/moto-api/\", timeout=2)'" 60 \
     || die "$name did not start; see $DIR/$name.log"
   log "$name started on 127.0.0.1:$PORT (pid $(cat "$DIR/$name.pid"))"
 }

@@ -2,10 +2,11 @@ import Foundation
 
 /// An AWS access key pair, optionally with a session token (temporary credentials).
 ///
-/// `description`, `debugDescription` and the mirror used by `dump` name the access key ID only; the
-/// secret access key and the session token never appear in any rendering.
+/// `description`, `debugDescription` and the mirror used by `dump` show the access key ID masked to
+/// its first four characters (as the application's configuration does); the secret access key and
+/// the session token never appear in any rendering.
 public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    /// The access key ID (`AWS_ACCESS_KEY_ID`), e.g. `AKIA…`. Not a secret; shown in descriptions.
+    /// The access key ID (`AWS_ACCESS_KEY_ID`), e.g. `AKIA…`; descriptions show its first four characters.
     public var accessKeyID: String
     /// The secret access key (`AWS_SECRET_ACCESS_KEY`). Never rendered.
     public var secretAccessKey: String
@@ -20,10 +21,15 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, Custo
         self.sessionToken = sessionToken
     }
 
-    /// `AWSCredentials(accessKeyID: AKID…, secretAccessKey: <redacted>[, sessionToken: <redacted>])`.
+    /// `AWSCredentials(accessKeyID: AKID***, secretAccessKey: <redacted>[, sessionToken: <redacted>])`.
     public var description: String {
         let token = sessionToken == nil ? "" : ", sessionToken: <redacted>"
-        return "AWSCredentials(accessKeyID: \(accessKeyID), secretAccessKey: <redacted>\(token))"
+        return "AWSCredentials(accessKeyID: \(maskedAccessKeyID), secretAccessKey: <redacted>\(token))"
+    }
+
+    /// The first four characters of the access key ID and `***`.
+    var maskedAccessKeyID: String {
+        accessKeyID.count <= 4 ? "***" : "\(accessKeyID.prefix(4))***"
     }
 
     /// Same as ``description``.
@@ -31,7 +37,7 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, Custo
 
     /// A mirror without the secret parts, so `dump` and string interpolation of containers stay safe.
     public var customMirror: Mirror {
-        Mirror(self, children: ["accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+        Mirror(self, children: ["accessKeyID": maskedAccessKeyID, "secretAccessKey": "<redacted>",
                                 "sessionToken": sessionToken == nil ? "nil" : "<redacted>"])
     }
 

@@ -154,14 +154,16 @@ public struct S3Storage: ResumeStorage {
         if head.status == 200 { return false }
         if head.status != 404 { throw failure("HeadBucket", nil, head) }
         var body: Data?
+        var headers: [(name: String, value: String)] = []
         if configuration.region != "us-east-1" {
+            headers = [("Content-Type", "application/xml")]
             body = Data(
                 """
                 <CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">\
                 <LocationConstraint>\(configuration.region)</LocationConstraint></CreateBucketConfiguration>
                 """.utf8)
         }
-        let response = try await send(HTTPRequest(method: "PUT", url: url, body: body), "CreateBucket", nil)
+        let response = try await send(HTTPRequest(method: "PUT", url: url, headers: headers, body: body), "CreateBucket", nil)
         if (200..<300).contains(response.status) { return true }
         if AWSServiceError(response).code == "BucketAlreadyOwnedByYou" { return false }
         throw failure("CreateBucket", nil, response)

@@ -19,16 +19,16 @@ struct SignedClient: Sendable {
         let signed = signer.signed(request, payload: payload, date: Date())
         let transport = self.transport
         let what = "\(request.method) \(request.url.host ?? "?")"
-        return try await withDeadline(limit, what) { () async throws(ProviderError) -> HTTPResponse in
+        return try await withDeadline(limit, "\(what): no response within \(limit)") { () async throws(ProviderError) -> HTTPResponse in
             try await transport.send(signed)
         }
     }
 }
 
-/// Runs `operation`, failing with ``ProviderError/Code/timeout`` when it takes longer than `limit`
-/// (the operation is cancelled then).
+/// Runs `operation`, failing with ``ProviderError/Code/timeout`` and `timeoutMessage` when it takes
+/// longer than `limit` (the operation is cancelled then).
 func withDeadline<T: Sendable>(
-    _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async throws(ProviderError) -> T
+    _ limit: Duration, _ timeoutMessage: String, _ operation: @escaping @Sendable () async throws(ProviderError) -> T
 ) async throws(ProviderError) -> T {
     let outcome: Result<T, ProviderError>? = await withTaskGroup(of: Result<T, ProviderError>?.self) { group in
         group.addTask {
@@ -44,7 +44,7 @@ func withDeadline<T: Sendable>(
             } catch {
                 return nil  // cancelled: the operation finished first, or the caller was cancelled
             }
-            return .failure(ProviderError(.timeout, "\(what): no response within \(limit)"))
+            return .failure(ProviderError(.timeout, timeoutMessage))
         }
         var first: Result<T, ProviderError>?
         while let next = await group.next() {
@@ -56,6 +56,6 @@ func withDeadline<T: Sendable>(
         group.cancelAll()
         return first
     }
-    guard let outcome else { throw ProviderError(.timeout, "\(what): cancelled") }
+    guard let outcome else { throw ProviderError(.timeout, "cancelled") }
     return try outcome.get()
 }

@@ -17,8 +17,8 @@ public struct TextractConfiguration: Sendable {
     public var bucket: String?
     /// The deadline of each Textract request. Default: 30 s.
     public var requestTimeout: Duration
-    /// The deadline of a whole extraction: waiting for a slot, starting the job, polling and reading
-    /// every page. Passing it is ``ProviderError/Code/timeout`` (transient). Default: 5 minutes.
+    /// The deadline of one Textract job once it has a slot of the limiter: starting it, polling and
+    /// reading every page. Passing it is ``ProviderError/Code/timeout`` (transient). Default: 5 minutes.
     public var jobTimeout: Duration
     /// The first wait before polling a started job. Default: 1 s.
     public var initialPollInterval: Duration
@@ -101,12 +101,15 @@ public struct TextractExtractor: TextExtractor {
             throw ProviderError(
                 .configuration, "Textract reads documents from S3, but \(document.key) is in \(document.storage.name) storage and no bucket is configured")
         }
-        let deadline = ContinuousClock.now.advanced(by: configuration.jobTimeout)
         let limit = configuration.jobTimeout
-        let job = Job(extractor: self, bucket: bucket, key: document.key, deadline: deadline)
-        return try await withDeadline(limit, "Textract text detection of s3://\(bucket)/\(document.key)") {
-            () async throws(ProviderError) -> String in
-            try await limiter.run { () async throws(ProviderError) -> String in try await job.run() }
+        return try await limiter.run { () async throws(ProviderError) -> String in
+            // The deadline starts with the slot: waiting for one is bounded by the jobs ahead, each
+            // holding its slot for at most `jobTimeout` (the limiter's wait ignores cancellation).
+            let job = Job(extractor: self, bucket: bucket, key: document.key, deadline: ContinuousClock.now.advanced(by: limit))
+            return try await withDeadline(limit, "Textract job for s3://\(bucket)/\(document.key) did not finish within \(limit)") {
+                () async throws(ProviderError) -> String in
+                try await job.run()
+            }
         }
     }
 

@@ -79,17 +79,19 @@ struct TextractExtractorTests {
         let document = try await upload("stuck forever", marker: "stuck-", to: storage)
         let transport = RecordingTransport()
         let extractor = TextractExtractor(
-            configuration: try configuration(jobTimeout: .milliseconds(800)), transport: transport, logger: TestEnvironment.logger)
+            configuration: try configuration(jobTimeout: .milliseconds(1500)), transport: transport, logger: TestEnvironment.logger)
         let clock = ContinuousClock()
         let started = clock.now
         let error = try #require(await providerError { () async throws(ProviderError) in _ = try await extractor.extractText(from: document) })
         let elapsed = clock.now - started
-        #expect(error.code == .timeout)
+        #expect(error.code == .timeout, "\(error)")
         #expect(error.isTransient)
-        #expect(elapsed >= .milliseconds(600), "gave up after \(elapsed)")
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        #expect(error.message.contains("did not finish within"), "\(error)")
+        // The last wait is skipped when it would pass the deadline (waits are at most 100 ms here).
+        #expect(elapsed >= .milliseconds(1300), "gave up after \(elapsed)")
+        #expect(elapsed < .seconds(5), "took \(elapsed)")
         let statuses = await transport.statuses()
-        #expect(statuses.count >= 3)
+        #expect(!statuses.isEmpty)
         #expect(statuses.allSatisfy { $0 == "IN_PROGRESS" })
     }
 
