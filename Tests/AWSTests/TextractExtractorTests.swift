@@ -51,6 +51,20 @@ struct TextractExtractorTests {
         #expect((start["ClientRequestToken"] as? String)?.count == 64)
     }
 
+    @Test("lines come in page order even when Textract's blocks do not")
+    func pageOrder() async throws {
+        let storage = try await makeMotoStorage()
+        let document = try await upload("One a\nOne b\n\u{0C}Two a\nTwo b\n\u{0C}Three a", marker: "shuffle-", to: storage)
+        let transport = RecordingTransport()
+        let extractor = TextractExtractor(configuration: try configuration(blocksPerPage: 3), transport: transport, logger: TestEnvironment.logger)
+        #expect(try await extractor.extractText(from: document) == "One a\nOne b\nTwo a\nTwo b\nThree a")
+        // The server really sent page 3 first.
+        let firstPage = try #require(await transport.exchanges.first { exchange in
+            String(decoding: exchange.responseBody, as: UTF8.self).contains("\"Blocks\"")
+        })
+        #expect(String(decoding: firstPage.responseBody, as: UTF8.self).contains("Three"))
+    }
+
     @Test("one page of blocks when everything fits")
     func singlePage() async throws {
         let storage = try await makeMotoStorage()

@@ -11,6 +11,8 @@ own; only StartDocumentTextDetection and GetDocumentTextDetection are replaced:
       "stuck"       the job stays IN_PROGRESS forever (deadline tests);
       "throttle"    the first poll answers 400 ProvisionedThroughputExceededException;
       "unsupported" the start answers 400 UnsupportedDocumentException;
+      "shuffle"     blocks come last page first (each page's blocks in order), as a reader must
+                    not rely on pages arriving in order;
     a missing object makes the start answer 400 InvalidS3ObjectException, as Textract does;
   * GetDocumentTextDetection honours MaxResults (default 1000) and NextToken;
   * DocumentMetadata.Pages is an integer (stock moto returns {"Pages": {"Pages": n}}).
@@ -88,7 +90,9 @@ def start(self):
         raise InvalidS3ObjectException()
     job_id = str(uuid.uuid4())
     blocks, pages = blocks_for(text)
-    mode = next((m for m in ("fail", "stuck", "throttle") if m in name), None)
+    mode = next((m for m in ("fail", "stuck", "throttle", "shuffle") if m in name), None)
+    if mode == "shuffle":
+        blocks.sort(key=lambda block: -block["Page"])
     with LOCK:
         JOBS[job_id] = {"polls": 0, "blocks": blocks, "pages": pages, "mode": mode}
     return json.dumps({"JobId": job_id})
