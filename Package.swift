@@ -108,7 +108,11 @@ let package = Package(
         .target(name: "Providers", swiftSettings: swiftSettings),
         .target(
             name: "AWS",
-            dependencies: ["Providers", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Providers",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -189,6 +193,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AWSTests",
+            dependencies: ["AWS", "Providers", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

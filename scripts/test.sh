@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what is missing, starts a private Redis and PostgreSQL on free
-# loopback ports, runs the Swift tests (and the Python compat suite when present), then stops the
-# servers it started, by pid. Usage: scripts/test.sh [extra swift test arguments]
+# Runs the whole test suite: installs what is missing, starts a private Redis and PostgreSQL (and
+# moto, for the AWS tests) on free loopback ports, runs the Swift tests (and the Python compat suite
+# when present), then stops the servers it started, by pid. Usage: scripts/test.sh [extra swift test arguments]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -14,6 +14,7 @@ chmod 755 "$SERVICES_DIR"
 cleanup() {
   local status=$?
   bash "$REPO_ROOT/scripts/services.sh" stop --dir "$SERVICES_DIR" || true
+  bash "$REPO_ROOT/scripts/moto.sh" stop --dir "$SERVICES_DIR/moto" || true
   rm -rf "$SERVICES_DIR" "$(cat "$SERVICES_DIR/pg.datadir" 2>/dev/null | xargs -r dirname)" 2>/dev/null || true
   exit $status
 }
@@ -23,6 +24,11 @@ bash "$REPO_ROOT/scripts/services.sh" start --dir "$SERVICES_DIR" --ephemeral
 # shellcheck disable=SC1091
 source "$SERVICES_DIR/env"
 export TEST_REDIS_URL="$REDIS_URL" TEST_DB_URL="$DB_URL" REDIS_SERVER_BIN
+
+# moto (S3 and a scripted Textract) for Tests/AWSTests: TEST_MOTO_URL, TEST_MOTO_AUTH_*.
+bash "$REPO_ROOT/scripts/moto.sh" start --dir "$SERVICES_DIR/moto"
+# shellcheck disable=SC1091
+source "$SERVICES_DIR/moto/env"
 
 log "building (debug, with tests)"
 swift build --build-tests 2>&1 | tee "$SERVICES_DIR/build.log" | grep -E "warning:|error:" || true

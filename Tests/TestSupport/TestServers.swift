@@ -35,6 +35,35 @@ public enum TestEnvironment {
         }
     }
 
+    /// The moto server (S3 and a scripted Textract, no signature checks) that `scripts/moto.sh`
+    /// starts for `scripts/test.sh` (`TEST_MOTO_URL`).
+    public static var motoURL: URL {
+        get throws {
+            guard let text = environment["TEST_MOTO_URL"], let url = URL(string: text) else {
+                throw TestSetupError(
+                    "TEST_MOTO_URL is not set: run the suite with scripts/test.sh, or start moto with "
+                        + "`bash scripts/moto.sh start --dir DIR` and `source DIR/env`")
+            }
+            return url
+        }
+    }
+
+    /// The second moto server, which checks SigV4 signatures, and the access key it accepts
+    /// (`TEST_MOTO_AUTH_URL`, `TEST_MOTO_AUTH_ACCESS_KEY_ID`, `TEST_MOTO_AUTH_SECRET_ACCESS_KEY`).
+    public static var motoSignatureChecking: (url: URL, accessKeyID: String, secretAccessKey: String) {
+        get throws {
+            guard let text = environment["TEST_MOTO_AUTH_URL"], let url = URL(string: text),
+                let keyID = environment["TEST_MOTO_AUTH_ACCESS_KEY_ID"],
+                let secret = environment["TEST_MOTO_AUTH_SECRET_ACCESS_KEY"]
+            else {
+                throw TestSetupError(
+                    "TEST_MOTO_AUTH_URL and its keys are not set: run the suite with scripts/test.sh, or start moto "
+                        + "with `bash scripts/moto.sh start --dir DIR` and `source DIR/env`")
+            }
+            return (url, keyID, secret)
+        }
+    }
+
     /// The `redis-server` binary, for tests that start and restart a private server.
     public static var redisServerBinary: String {
         environment["REDIS_SERVER_BIN"] ?? "/usr/bin/redis-server"

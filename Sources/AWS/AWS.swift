@@ -1,3 +1,0 @@
-import Providers
-
-// AWS adapters; see the README section "Providers".
