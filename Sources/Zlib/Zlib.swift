@@ -34,6 +34,14 @@ public enum Zlib {
     /// The linked library's version, e.g. `1.2.13`.
     public static var version: String { String(cString: zlibVersion()) }
 
+    /// The CRC-32 (ISO 3309, as in ZIP and gzip) of `bytes`.
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            return UInt32(CZlib.crc32(0, base, uInt(buffer.count)))
+        }
+    }
+
     /// Compresses `input` at `level` (0–9, default 6 as in Python).
     public static func compress(_ input: [UInt8], level: Int32 = 6) throws(ZlibError) -> [UInt8] {
         var stream = z_stream()

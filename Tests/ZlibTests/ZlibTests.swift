@@ -74,6 +74,12 @@ struct ZlibTests {
         #expect { try Zlib.decompress(raw) } throws: { $0 is ZlibError }
     }
 
+    @Test func crc32MatchesPython() {
+        // zlib.crc32(b"123456789") == 0xCBF43926, the CRC-32 check value.
+        #expect(Zlib.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(Zlib.crc32([]) == 0)
+    }
+
     @Test func rawInflateStopsBombsAndRejectsTruncation() throws {
         let bomb = try Zlib.deflateRaw(Array(repeating: 0, count: 2 << 20))
         #expect { try Zlib.inflateRaw(bomb, maximumSize: 1 << 20) } throws: { ($0 as? ZlibError)?.code == .tooLarge }
