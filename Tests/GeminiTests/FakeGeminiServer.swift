@@ -27,6 +27,8 @@ final class FakeGeminiServer: @unchecked Sendable {
         case delay(Duration)
         /// Close the connection without answering.
         case close
+        /// Send a 200 whose body stops halfway, then close the connection.
+        case truncate
     }
 
     /// One request as received.
@@ -156,6 +158,8 @@ final class FakeGeminiServer: @unchecked Sendable {
             write(connection, status: status, headers: headers, body: body)
         case .close:
             return
+        case .truncate:
+            send(connection, Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"embedding\": {\"val".utf8))
         case .delay(let delay):
             pause(delay)
             answer(connection, request)

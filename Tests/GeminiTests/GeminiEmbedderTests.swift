@@ -169,9 +169,10 @@ struct GeminiEmbedderTests {
         server.script(
             .respond(status: 500, headers: [:], body: FakeGeminiServer.errorBody(500, "INTERNAL", "internal error")),
             .close,
+            .truncate,
             .respond(status: 503, headers: [:], body: FakeGeminiServer.errorBody(503, "UNAVAILABLE", "overloaded")))
-        let vectors = try await embedder(server).embed(["persist"], task: .document)
-        #expect(server.requests.count == 4)
+        let vectors = try await embedder(server, { $0.maximumAttempts = 5 }).embed(["persist"], task: .document)
+        #expect(server.requests.count == 5)
         #expect(close(vectors[0], normalized(FakeGeminiServer.vector(for: "persist", dimensions: 768))))
     }
 
@@ -204,6 +205,10 @@ struct GeminiEmbedderTests {
         #expect(server.requests.count == 1)  // not retried
         #expect(server.requests.allSatisfy { !$0.target.contains(wrongKey) && !$0.target.contains("key=") })
         #expect(!"\(configuration(server, { $0.apiKey = wrongKey }))".contains(wrongKey))
+        let noKey = GeminiEmbedder(configuration: configuration(server, { $0.apiKey = "" }), logger: TestEnvironment.logger)
+        let missing = await failure { () async throws(ProviderError) in try await noKey.embed(["x"], task: .document) }
+        #expect(missing?.code == .configuration)
+        #expect(server.requests.count == 1)
     }
 
     @Test func unknownModelIsAConfigurationError() async throws {
