@@ -42,9 +42,9 @@ struct ZipReaderTests {
     }
 
     @Test func aBombThatLiesAboutItsSizeStopsAtTheDeclaredSize() throws {
-        // 16 MiB of zeros deflate to ~16 KiB; the headers claim 1 KiB.
+        // 4 MiB of zeros deflate to ~4 KiB; the headers claim 1 KiB.
         var builder = ZipBuilder()
-        builder.items = [.init(name: "word/document.xml", data: Array(repeating: 0, count: 16 << 20), declaredSize: 1_024)]
+        builder.items = [.init(name: "word/document.xml", data: Array(repeating: 0, count: 4 << 20), declaredSize: 1_024)]
         let archive = try ZipArchive(try builder.build())
         #expect(code { _ = try archive.contents(ofEntryNamed: "word/document.xml") } == .tooLarge)
     }
@@ -106,7 +106,7 @@ struct ZipReaderTests {
         let docx = try ZipBuilder.docx(body: "<w:p><w:r><w:t>Fuzz me</w:t></w:r></w:p>")
         var generator = SystemRandomNumberGenerator()
         var failures = 0
-        for _ in 0..<3_000 {
+        for _ in 0..<1_000 {
             var bytes = docx
             for _ in 0..<Int.random(in: 1...4, using: &generator) {
                 bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
