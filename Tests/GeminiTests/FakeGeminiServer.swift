@@ -81,16 +81,15 @@ final class FakeGeminiServer: @unchecked Sendable {
     /// The base URL to configure the embedder with.
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections. Only `shutdown` here: the accept thread closes the socket when
+    /// it leaves, so the descriptor number cannot be reused by another server while that thread
+    /// might still call `accept` on it.
     func stop() {
         lock.lock()
         let fd = listener
         listener = -1
         lock.unlock()
-        if fd >= 0 {
-            shutdown(fd, Int32(SHUT_RDWR))
-            close(fd)
-        }
+        if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     deinit { stop() }
@@ -131,6 +130,7 @@ final class FakeGeminiServer: @unchecked Sendable {
     // MARK: Serving
 
     private func acceptLoop(_ fd: Int32) {
+        defer { close(fd) }
         while true {
             let connection = accept(fd, nil, nil)
             if connection < 0 {

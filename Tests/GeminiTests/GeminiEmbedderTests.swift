@@ -11,8 +11,10 @@ struct GeminiEmbedderTests {
         var configuration = GeminiConfiguration(apiKey: server.apiKey, baseURL: server.baseURL)
         configuration.initialBackoff = .milliseconds(50)
         configuration.maximumBackoff = .seconds(3)
-        configuration.requestTimeout = .seconds(10)
-        configuration.deadline = .seconds(30)
+        // Generous: when CPU-bound suites fill the cooperative pool (2 threads on CI), requests can
+        // wait a long time before they even leave; the timing tests set their own values.
+        configuration.requestTimeout = .seconds(120)
+        configuration.deadline = .seconds(300)
         change(&configuration)
         return configuration
     }
@@ -146,7 +148,7 @@ struct GeminiEmbedderTests {
         let elapsed = ContinuousClock.now - started
         #expect(server.requests.count == 2)
         #expect(elapsed >= .milliseconds(950))  // the backoff alone would be ~50 ms
-        #expect(elapsed < .seconds(20))  // generous: other suites may load the machine
+        #expect(elapsed < .seconds(120))  // generous: other suites may load the machine
         #expect(close(vectors[0], normalized(FakeGeminiServer.vector(for: "retry me", dimensions: 768))))
     }
 
@@ -154,13 +156,13 @@ struct GeminiEmbedderTests {
         let server = try FakeGeminiServer()
         defer { server.stop() }
         let details = #"[{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.7s"}]"#
-        server.script(.respond(status: 429, headers: ["Retry-After": "40"],
+        server.script(.respond(status: 429, headers: ["Retry-After": "600"],
                                body: FakeGeminiServer.errorBody(429, "RESOURCE_EXHAUSTED", "quota", details: details)))
         let started = ContinuousClock.now
-        _ = try await embedder(server, { $0.maximumBackoff = .seconds(60) }).embed(["retry me"], task: .document)
+        _ = try await embedder(server, { $0.maximumBackoff = .seconds(900) }).embed(["retry me"], task: .document)
         let elapsed = ContinuousClock.now - started
         #expect(server.requests.count == 2)
-        #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(20))  // RetryInfo (0.7 s) wins over Retry-After (40 s)
+        #expect(elapsed >= .milliseconds(650) && elapsed < .seconds(300))  // RetryInfo (0.7 s) wins over Retry-After (600 s)
     }
 
     @Test func serverErrorsAndDroppedConnectionsAreRetried() async throws {
@@ -225,7 +227,7 @@ struct GeminiEmbedderTests {
     @Test func slowAnswersHitTheRequestTimeoutAndTheDeadline() async throws {
         let server = try FakeGeminiServer()
         defer { server.stop() }
-        server.setSlow(.seconds(60))
+        server.setSlow(.seconds(600))
         let started = ContinuousClock.now
         let error = await failure { () async throws(ProviderError) in
             try await embedder(server, {
@@ -236,8 +238,9 @@ struct GeminiEmbedderTests {
         }
         let elapsed = ContinuousClock.now - started
         #expect(error?.code == .timeout)
-        // The deadline (2 s), not a 60 s answer or 100 attempts; generous for a loaded machine.
-        #expect(elapsed >= .seconds(1) && elapsed < .seconds(20))
+        // The deadline (2 s), not a 600 s answer or 100 attempts of 0.4 s plus up to 3 s of backoff
+        // (over 200 s); the bound is generous for a loaded machine.
+        #expect(elapsed >= .seconds(1) && elapsed < .seconds(150))
     }
 
     @Test func wrongDimensionsAreABadResponse() async throws {
@@ -272,14 +275,14 @@ struct GeminiEmbedderTests {
     @Test func cancellationStopsWaiting() async throws {
         let server = try FakeGeminiServer()
         defer { server.stop() }
-        server.setSlow(.seconds(60))
-        let gemini = embedder(server, { $0.requestTimeout = .seconds(60); $0.deadline = .seconds(120) })
+        server.setSlow(.seconds(600))
+        let gemini = embedder(server, { $0.requestTimeout = .seconds(600); $0.deadline = .seconds(900) })
         let task = Task { try await gemini.embed(["never"], task: .document) }
-        try await waitUntil(.seconds(30), "the request reached the fake") { !server.requests.isEmpty }
+        try await waitUntil(.seconds(120), "the request reached the fake") { !server.requests.isEmpty }
         let started = ContinuousClock.now
         task.cancel()
         let result = await task.result
         #expect(throws: ProviderError.self) { try result.get() }
-        #expect(ContinuousClock.now - started < .seconds(20))  // not the 60 s answer
+        #expect(ContinuousClock.now - started < .seconds(120))  // not the 600 s answer
     }
 }

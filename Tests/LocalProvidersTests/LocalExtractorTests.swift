@@ -217,12 +217,18 @@ struct LocalExtractorTests {
     }
 
     /// A stand-in `pdftotext` that records its pid and hangs, to check the timeout kills it.
-    private func hangingPdftotext() throws -> (script: String, pidFile: String, directory: String) {
+    private func hangingPdftotext() async throws -> (script: String, pidFile: String, directory: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hang-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let script = "\(directory)/pdftotext", pidFile = "\(directory)/pid"
-        try "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 60\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let text = "#!/bin/sh\n[ \"$1\" = --probe ] && exit 0\necho $$ > \(pidFile)\nexec sleep 600\n"
+        try text.write(toFile: script, atomically: false, encoding: .utf8)
         chmod(script, 0o755)
+        // A child spawned elsewhere in the process at the moment the script was written can hold
+        // its descriptor for an instant (exec then fails with ETXTBSY): wait until it runs.
+        try await waitUntil(.seconds(30), "the stand-in pdftotext can run") {
+            (try? ChildProcess.run(script, ["--probe"]))?.status == 0
+        }
         return (script, pidFile, directory)
     }
 
@@ -231,33 +237,33 @@ struct LocalExtractorTests {
     }
 
     @Test func slowPdftotextIsKilledAtTheTimeout() async throws {
-        let (script, pidFile, directory) = try hangingPdftotext()
+        let (script, pidFile, directory) = try await hangingPdftotext()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let slow = LocalExtractor(
-            configuration: LocalExtractorConfiguration(pdfTimeout: .milliseconds(500), pdftotextPath: script),
+            configuration: LocalExtractorConfiguration(pdfTimeout: .seconds(3), pdftotextPath: script),
             logger: TestEnvironment.logger)
         let started = ContinuousClock.now
         let failure = await error(ResumeFixtures.bytes("alice_chen.pdf"), as: .pdf, with: slow)
         #expect(failure?.code == .timeout)
         #expect(failure?.isTransient == false)
-        #expect(ContinuousClock.now - started < .seconds(20))  // not the script's 60 s; generous under load
+        #expect(ContinuousClock.now - started < .seconds(120))  // not the script's 600 s; generous under load
         let child = try #require(pid(in: pidFile))
-        try await waitUntil(.seconds(20), "the hung pdftotext is gone") { kill(child, 0) != 0 }
+        try await waitUntil(.seconds(60), "the hung pdftotext is gone") { kill(child, 0) != 0 }
     }
 
     @Test func cancellationKillsPdftotext() async throws {
-        let (script, pidFile, directory) = try hangingPdftotext()
+        let (script, pidFile, directory) = try await hangingPdftotext()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let slow = LocalExtractor(
-            configuration: LocalExtractorConfiguration(pdfTimeout: .seconds(60), pdftotextPath: script),
+            configuration: LocalExtractorConfiguration(pdfTimeout: .seconds(600), pdftotextPath: script),
             logger: TestEnvironment.logger)
         let bytes = ResumeFixtures.bytes("alice_chen.pdf")
         let task = Task { try await slow.extractText(from: bytes, declaredKind: .pdf) }
-        try await waitUntil(.seconds(30), "the stand-in pdftotext started") { pid(in: pidFile) != nil }
+        try await waitUntil(.seconds(120), "the stand-in pdftotext started") { pid(in: pidFile) != nil }
         let child = try #require(pid(in: pidFile))
         task.cancel()
         let result = await task.result
         #expect(throws: ProviderError.self) { try result.get() }
-        try await waitUntil(.seconds(20), "the cancelled pdftotext is gone") { kill(child, 0) != 0 }
+        try await waitUntil(.seconds(60), "the cancelled pdftotext is gone") { kill(child, 0) != 0 }
     }
 }
