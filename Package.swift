@@ -119,10 +119,14 @@ let package = Package(
             name: "LocalProviders",
             // DOCX: a small ZIP reader over system zlib, not ZIPFoundation (its 0.9.20 manifest warns
             // on every Linux build about an unhandled resource; see README "Fixed choices, changed").
-            dependencies: ["Providers", "ProcessSupport", "Zlib"],
+            dependencies: ["Providers", "ProcessSupport", "Zlib", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "Gemini", dependencies: ["Providers"], swiftSettings: swiftSettings),
+        .target(
+            name: "Gemini",
+            dependencies: ["Providers", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AppSupport",
             dependencies: [
@@ -190,6 +194,16 @@ let package = Package(
                 "WorkerRuntime", "Pickle", "NativeQueue", "Redis", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LocalProvidersTests",
+            dependencies: ["LocalProviders", "Providers", "Zlib", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GeminiTests",
+            dependencies: ["Gemini", "Providers", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),

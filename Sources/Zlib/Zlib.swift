@@ -34,12 +34,25 @@ public enum Zlib {
     /// The linked library's version, e.g. `1.2.13`.
     public static var version: String { String(cString: zlibVersion()) }
 
+    /// The CRC-32 (ISO 3309, as in ZIP and gzip) of `bytes`.
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            return UInt32(CZlib.crc32(0, base, uInt(buffer.count)))
+        }
+    }
+
     /// Compresses `input` at `level` (0–9, default 6 as in Python).
     public static func compress(_ input: [UInt8], level: Int32 = 6) throws(ZlibError) -> [UInt8] {
         var stream = z_stream()
         guard czlib_deflate_init(&stream, level) == Z_OK else {
             throw ZlibError(code: .failure, message: "deflateInit failed")
         }
+        return try finishDeflate(&stream, input)
+    }
+
+    /// Deflates all of `input` through an initialised `stream` and ends it.
+    private static func finishDeflate(_ stream: inout z_stream, _ input: [UInt8]) throws(ZlibError) -> [UInt8] {
         defer { deflateEnd(&stream) }
         let bound = Int(deflateBound(&stream, uLong(input.count)))
         var output = [UInt8](repeating: 0, count: bound)
@@ -63,9 +76,29 @@ public enum Zlib {
     /// Inflates a zlib stream, refusing to produce more than `maximumSize` bytes (default 64 MiB)
     /// so that a hostile input cannot exhaust memory. Bytes after the stream's end are an error.
     public static func decompress(_ input: [UInt8], maximumSize: Int = 64 << 20) throws(ZlibError) -> [UInt8] {
+        try inflate(input, maximumSize: maximumSize, windowBits: 15)
+    }
+
+    /// Inflates raw deflate data (RFC 1951: no zlib header, no Adler-32), the format of ZIP
+    /// entries with method 8, refusing to produce more than `maximumSize` bytes (default 64 MiB).
+    /// Bytes after the end of the deflate stream are an error.
+    public static func inflateRaw(_ input: [UInt8], maximumSize: Int = 64 << 20) throws(ZlibError) -> [UInt8] {
+        try inflate(input, maximumSize: maximumSize, windowBits: -15)
+    }
+
+    /// Compresses `input` as raw deflate (RFC 1951) at `level`; the inverse of ``inflateRaw(_:maximumSize:)``.
+    public static func deflateRaw(_ input: [UInt8], level: Int32 = 6) throws(ZlibError) -> [UInt8] {
         var stream = z_stream()
-        guard czlib_inflate_init(&stream) == Z_OK else {
-            throw ZlibError(code: .failure, message: "inflateInit failed")
+        guard czlib_deflate_init2(&stream, level, -15) == Z_OK else {
+            throw ZlibError(code: .failure, message: "deflateInit2 failed")
+        }
+        return try finishDeflate(&stream, input)
+    }
+
+    private static func inflate(_ input: [UInt8], maximumSize: Int, windowBits: Int32) throws(ZlibError) -> [UInt8] {
+        var stream = z_stream()
+        guard czlib_inflate_init2(&stream, windowBits) == Z_OK else {
+            throw ZlibError(code: .failure, message: "inflateInit2 failed")
         }
         defer { inflateEnd(&stream) }
         // Inflate straight into `output`, growing it geometrically: small payloads (RQ's typical
@@ -90,7 +123,7 @@ public enum Zlib {
                 let status: Int32 = output.withUnsafeMutableBufferPointer { outputBuffer in
                     stream.next_out = outputBuffer.baseAddress! + produced
                     stream.avail_out = uInt(outputBuffer.count - produced)
-                    return inflate(&stream, Z_NO_FLUSH)
+                    return CZlib.inflate(&stream, Z_NO_FLUSH)
                 }
                 produced = output.count - Int(stream.avail_out)
                 if produced > maximumSize {

@@ -59,6 +59,35 @@ struct ZlibTests {
         #expect(try Zlib.decompress(bomb, maximumSize: 8 << 20).count == 8 << 20)
     }
 
+    @Test func inflatesRawDeflateAsInZipEntries() throws {
+        // zlib.compressobj(6, zlib.DEFLATED, -15) over ("Zoë Müller " * 40).encode(), CPython 3.11.
+        let fromPython = bytes(hex: "8bca3fbc5ac1f7f09e9c9cd42285a851ce48e50000")
+        let text = try Zlib.inflateRaw(fromPython)
+        #expect(String(decoding: text, as: UTF8.self) == String(repeating: "Zoë Müller ", count: 40))
+        #expect(try Zlib.inflateRaw(bytes(hex: "0300")) == [])
+        let input = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 / 3) }
+        let raw = try Zlib.deflateRaw(input)
+        #expect(raw.prefix(2) != [0x78, 0x9c])
+        #expect(try Zlib.inflateRaw(raw) == input)
+        // A zlib stream is not raw deflate, and raw deflate is not a zlib stream.
+        #expect { try Zlib.inflateRaw(Zlib.compress(input)) } throws: { $0 is ZlibError }
+        #expect { try Zlib.decompress(raw) } throws: { $0 is ZlibError }
+    }
+
+    @Test func crc32MatchesPython() {
+        // zlib.crc32(b"123456789") == 0xCBF43926, the CRC-32 check value.
+        #expect(Zlib.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(Zlib.crc32([]) == 0)
+    }
+
+    @Test func rawInflateStopsBombsAndRejectsTruncation() throws {
+        let bomb = try Zlib.deflateRaw(Array(repeating: 0, count: 2 << 20))
+        #expect { try Zlib.inflateRaw(bomb, maximumSize: 1 << 20) } throws: { ($0 as? ZlibError)?.code == .tooLarge }
+        #expect(try Zlib.inflateRaw(bomb, maximumSize: 2 << 20).count == 2 << 20)
+        #expect { try Zlib.inflateRaw(Array(bomb.prefix(bomb.count / 2))) } throws: { $0 is ZlibError }
+        #expect { try Zlib.inflateRaw(bomb + [1, 2, 3]) } throws: { ($0 as? ZlibError)?.code == .corrupt }
+    }
+
     @Test func randomInputNeverCrashes() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2_000 {

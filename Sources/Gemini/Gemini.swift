@@ -1,3 +1,0 @@
-import Providers
-
-// Gemini adapters; see the README section "Providers".
