@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MultipartKit
 import NIOCore
 
@@ -200,7 +203,7 @@ final class MultipartFormReader {
                 part.data += bytes.prefix(max(0, limit - part.data.count))
                 part.truncated = true
             }
-        } else {
+        } else if bytes.withContiguousStorageIfAvailable({ part.data.append(contentsOf: $0) }) == nil {
             part.data += bytes
         }
         current = part
@@ -228,18 +231,36 @@ final class MultipartFormReader {
         current = FormPart(name: name, filename: disposition.parameters["filename"])
     }
 
-    /// Watches the raw stream for `\r\n--boundary--`, which only the closing delimiter contains.
+    /// Watches the raw stream for `\r\n--boundary--`, which only the closing delimiter contains
+    /// (the tail of the previous chunk is kept so a delimiter split across chunks is found too).
     private func trackClosingDelimiter(_ bytes: ByteBufferView) {
         guard !closed else { return }
-        var window = closingMatch + bytes.suffix(closingDelimiter.count)
-        if window.count > closingDelimiter.count * 2 { window.removeFirst(window.count - closingDelimiter.count * 2) }
-        // Search the joined tail of the previous chunk and the start of this one, then this chunk.
-        let head = closingMatch + bytes.prefix(closingDelimiter.count)
-        if contains(head, closingDelimiter) || contains(Array(bytes), closingDelimiter) {
+        let keep = closingDelimiter.count - 1
+        let head = closingMatch + bytes.prefix(keep)
+        if contains(head, closingDelimiter) {
             closed = true
             return
         }
-        closingMatch = Array(window.suffix(closingDelimiter.count - 1))
+        let found = bytes.withContiguousStorageIfAvailable { Self.search($0, for: closingDelimiter) } ?? contains(Array(bytes), closingDelimiter)
+        if found {
+            closed = true
+            return
+        }
+        closingMatch = Array((closingMatch + bytes.suffix(keep)).suffix(keep))
+    }
+
+    /// Whether `needle` occurs in `buffer`: `memchr` jumps to each candidate first byte.
+    private static func search(_ buffer: UnsafeBufferPointer<UInt8>, for needle: [UInt8]) -> Bool {
+        guard let base = buffer.baseAddress, needle.count <= buffer.count else { return false }
+        var offset = 0
+        let last = buffer.count - needle.count
+        while offset <= last {
+            guard let hit = memchr(base + offset, Int32(needle[0]), last - offset + 1) else { return false }
+            let position = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if memcmp(base + position, needle, needle.count) == 0 { return true }
+            offset = position + 1
+        }
+        return false
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

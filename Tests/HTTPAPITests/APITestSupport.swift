@@ -29,13 +29,14 @@ struct RawResponse: Sendable {
     var errorFields: [String: String] { ((json?["error"] as? [String: Any])?["fields"] as? [String: String]) ?? [:] }
 }
 
-/// Runs blocking work on a Dispatch thread, never on the cooperative pool (the server under test
-/// shares that pool).
+/// Runs blocking work on a thread of its own, never on the cooperative pool (the server under
+/// test shares that pool) nor on Dispatch's small global pool (blocked sends would starve it).
 func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
+        let thread = Thread {
             continuation.resume(with: Result { try body() })
         }
+        thread.start()
     }
 }
 
