@@ -3,7 +3,8 @@ import Providers
 
 /// The API's Prometheus metrics, on a registry owned by the application (no global state).
 ///
-/// - `http_requests_total{method, route, status}` and `http_request_duration_seconds{method, route}`;
+/// - `http_requests_total{method, route, status}`, `http_request_duration_seconds{method, route}` and
+///   `http_requests_in_flight`;
 /// - `resume_uploads_total{kind}` (accepted) and `resume_upload_rejections_total{reason}`;
 /// - `resume_queue_jobs{mode, state}` and, in RQ mode, `resume_rq_registry_jobs{queue, registry}`,
 ///   sampled from Redis at scrape time; `resume_queue_sample_failures_total`.
@@ -29,6 +30,9 @@ public final class APIMetrics: Sendable {
     static var registryJobs: MetricNameDescriptor { MetricNameDescriptor(
         metricName: "resume_rq_registry", unitName: "jobs", helpText: "Jobs in each RQ registry of the queue, sampled at scrape time") }
 
+    static var inFlight: MetricNameDescriptor { MetricNameDescriptor(
+        metricName: "http_requests_in", unitName: "flight", helpText: "HTTP requests being answered now") }
+
     /// Metrics on a fresh registry.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -39,6 +43,11 @@ public final class APIMetrics: Sendable {
         registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(status))]).increment()
         registry.makeDurationHistogram(descriptor: Self.durations, labels: [("method", method), ("route", route)], buckets: Self.buckets)
             .record(duration)
+    }
+
+    /// Marks a request as started (`+1`) or finished (`-1`).
+    public func inFlight(_ change: Double) {
+        registry.makeGauge(descriptor: Self.inFlight).increment(by: change)
     }
 
     /// Counts an accepted upload.

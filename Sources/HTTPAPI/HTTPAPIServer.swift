@@ -73,6 +73,8 @@ struct MetricsMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let route = context.endpointPath ?? "unmatched"
+        metrics.inFlight(1)
+        defer { metrics.inFlight(-1) }
         do {
             let response = try await next(request, context)
             metrics.request(method: request.method.rawValue, route: route, status: response.status.code, duration: .now - start)

@@ -87,7 +87,7 @@ enum RawHTTP {
         }
     }
 
-    private static func readResponse(_ fd: Int32) throws -> RawResponse {
+    static func readResponse(_ fd: Int32) throws -> RawResponse {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var headerEnd: Int?
@@ -149,6 +149,51 @@ enum RawHTTP {
 
     static func getJSON(port: Int, _ path: String, headers: [(String, String)] = []) async throws -> RawResponse {
         try await send(port: port, "GET", path, headers: headers)
+    }
+}
+
+/// A blocking client connection driven step by step (for tests that act between sends).
+final class RawConnection: @unchecked Sendable {
+    // `@unchecked`: one test drives it, one step at a time, each step on a thread of its own.
+    let fd: Int32
+
+    init(port: Int) async throws {
+        fd = try await offload {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var time = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else {
+                close(fd)
+                throw HTTPTestError(description: "connect to \(port) failed")
+            }
+            return fd
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) async throws {
+        let fd = fd
+        try await offload {
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard sent > 0 else { throw HTTPTestError(description: "send failed") }
+                offset += sent
+            }
+        }
+    }
+
+    func response() async throws -> RawResponse {
+        let fd = fd
+        return try await offload { try RawHTTP.readResponse(fd) }
     }
 }
 

@@ -128,4 +128,57 @@ struct OperationalTests {
             }
         }
     }
+
+    /// `api run` as a process: SIGTERM while an upload is being received lets it finish (202),
+    /// refuses nothing already in flight, and the process exits cleanly.
+    @Test func sigtermDrainsAnInFlightUpload() async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("api").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("\(binary) is missing: build with `swift build --build-tests`")
+            return
+        }
+        try await withTemporaryDatabase { postgres, configuration in
+            _ = try await PostgresMigrator(migrations: ResumeSchema.migrations, logger: TestEnvironment.logger).migrate(postgres)
+            let post = JobPost(id: UUID(), title: "t", description: "d", seniorityLevel: .mid)
+            try await ApplicationRepository(client: postgres).insert(post)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("api-proc-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let port = try freeLoopbackPort()
+            var environment = ProcessInfo.processInfo.environment
+            environment["REDIS_URL"] = try TestEnvironment.redisURL
+            environment["DB_URL"] = configuration.url
+            environment["DATA_DIR"] = "\(folder)/files"
+            environment["QUEUE_MODE"] = "native"
+            let process = try ChildProcess(
+                executable: binary, arguments: ["run", "--port", "\(port)", "--env-file", "\(folder)/absent.env"],
+                logPath: "\(folder)/api.log", environment: environment)
+            try await waitUntil(.seconds(30), "api listening on \(port)") { canConnect(port: port) }
+
+            let connection = try await RawConnection(port: port)
+            var form = MultipartBody.upload(jobPostID: post.id.uuidString, data: Documents.pdf)
+            form.boundary = "drain-test-boundary"
+            let bytes = form.bytes
+            try await connection.send(Array("POST /resumes/upload HTTP/1.1\r\nHost: x\r\nContent-Type: \(form.contentType)\r\nContent-Length: \(bytes.count)\r\n\r\n".utf8) + bytes.prefix(100))
+            // Wait until the server is inside the upload handler (in flight: the upload + this scrape).
+            try await waitUntil(.seconds(10), "upload in flight") {
+                let metrics = try await RawHTTP.getJSON(port: port, "/metrics")
+                return (try PrometheusText.parse(metrics.text).value("http_requests_in_flight") ?? 0) >= 2
+            }
+            process.signal(SIGTERM)
+            try await connection.send(Array(bytes.dropFirst(100)))
+            let response = try await connection.response()
+            #expect(response.status == 202, "\(response.text)")
+            #expect(try await process.waitForExit(.seconds(20)))
+            #expect(!canConnect(port: port))
+            let rows = try await postgres.query("SELECT count(*) FROM applications").first?.decode(0, as: Int.self)
+            #expect(rows == 1)
+            if let id = response.json?["job_id"] as? String {
+                _ = try? await withTestRedis { redis in
+                    try await redis.send("DEL", RedisArgument("job:\(id)"))
+                    try await redis.send("LREM", "resume_processing_queue", "0", RedisArgument(id))
+                }
+            }
+        }
+    }
 }
