@@ -160,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport",
+                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "Postgres", "ApplicationStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
