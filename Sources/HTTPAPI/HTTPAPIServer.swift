@@ -55,9 +55,11 @@ public enum HTTPAPIServer {
     ) -> some ApplicationProtocol {
         let (router, _) = makeRouter(api: api)
         let idle = api.configuration.idleTimeout.components
+        let maxBodyBytes = api.configuration.limits.maxBodyBytes
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)], idleTimeout: .seconds(idle.seconds))),
             configuration: ApplicationConfiguration(address: .hostname(api.configuration.host, port: api.configuration.port), serverName: nil),
             onServerRunning: onServerRunning,
             logger: api.logger

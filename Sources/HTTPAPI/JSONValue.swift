@@ -79,7 +79,9 @@ public indirect enum JSONValue: Sendable, Hashable {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// Equal when the encoded texts are equal.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.bytes == rhs.bytes }
+    /// Hashes the encoded text.
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }
 

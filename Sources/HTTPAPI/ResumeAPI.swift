@@ -141,7 +141,7 @@ public struct ResumeAPI: Sendable {
                 message: "the résumé was stored as application \(applicationID.uuidString.lowercased()) (PENDING) but the queue is unavailable; it will be queued automatically when the queue is back")
         }
         metrics.uploadAccepted(kind: kind)
-        logger.info("upload accepted", metadata: ["application.id": "\(applicationID)", "job.id": "\(jobID)", "size": "\(data.count)"])
+        logger.debug("upload accepted", metadata: ["application.id": "\(applicationID)", "job.id": "\(jobID)", "size": "\(data.count)"])
         return JSONResponse.make(status: .accepted, .object([
             ("application_id", .string(applicationID.uuidString.lowercased())),
             ("job_id", .string(jobID)),

@@ -191,6 +191,20 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// Reads one response head only (an interim `100 Continue`), up to the blank line.
+    func head() async throws -> String {
+        let fd = fd
+        return try await offload {
+            var data: [UInt8] = []
+            var byte: UInt8 = 0
+            while RawHTTP.find(data, Array("\r\n\r\n".utf8)) == nil {
+                guard recv(fd, &byte, 1, 0) == 1 else { throw HTTPTestError(description: "no interim response") }
+                data.append(byte)
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
     func response() async throws -> RawResponse {
         let fd = fd
         return try await offload { try RawHTTP.readResponse(fd) }

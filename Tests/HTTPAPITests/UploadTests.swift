@@ -180,4 +180,29 @@ struct UploadTests {
             #expect(samples.value("http_requests_total", ["method": "POST", "route": "/resumes/upload", "status": "415"]) == 1)
         }
     }
+
+    /// `Expect: 100-continue` (curl's header for bodies over 1 MB) gets `100 Continue` at once when
+    /// the declared size fits, and only the final 413 when it does not.
+    @Test func expectContinueIsAnswered() async throws {
+        try await APITestServer.with(configure: { $0.limits.maxFileBytes = 1_000_000 }) { server in
+            let jobPostID = try await server.makeJobPost()
+            let form = MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.pdf(size: 500_000))
+            let bytes = form.bytes
+            let connection = try await RawConnection(port: server.port)
+            try await connection.send(Array(
+                "POST /resumes/upload HTTP/1.1\r\nHost: x\r\nContent-Type: \(form.contentType)\r\nContent-Length: \(bytes.count)\r\nExpect: 100-continue\r\n\r\n".utf8))
+            let interim = try await withTimeout(.seconds(5), "100 Continue") { try await connection.head() }
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue"))
+            try await connection.send(bytes)
+            let response = try await connection.response()
+            #expect(response.status == 202, "\(response.text)")
+            if let id = response.json?["job_id"] as? String { await server.cleanUpJob(id) }
+
+            let tooBig = try await RawConnection(port: server.port)
+            try await tooBig.send(Array(
+                "POST /resumes/upload HTTP/1.1\r\nHost: x\r\nContent-Type: \(form.contentType)\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n".utf8))
+            let refused = try await tooBig.response()
+            #expect(refused.status == 413)
+        }
+    }
 }
