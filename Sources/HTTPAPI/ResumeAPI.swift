@@ -111,7 +111,7 @@ public struct ResumeAPI: Sendable {
         let applicationID = UUID()
         let key = StorageKey.make(for: applicationID, kind: kind)
         let data = Data(upload.file)
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = Self.hex(SHA256.hash(data: data))
         do {
             try await storage.put(key: key, data: data, contentType: kind.contentType)
         } catch {
@@ -148,6 +148,18 @@ public struct ResumeAPI: Sendable {
             ("status", .string(ApplicationStatus.pending.rawValue)),
             ("message", .string("Résumé received; processing has been queued.")),
         ]))
+    }
+
+    /// Lowercase hex of `bytes`.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private func payloadTooLarge(_ limits: UploadLimits) -> APIError {
