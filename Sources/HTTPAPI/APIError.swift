@@ -41,6 +41,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var response = JSONResponse.make(status: status, body)
         if closeConnection { response.headers[.connection] = "close" }
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if code == "busy" { response.headers[.retryAfter] = "1" }
         return response
     }
 

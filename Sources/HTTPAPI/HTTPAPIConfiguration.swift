@@ -20,12 +20,15 @@ public struct HTTPAPIConfiguration: Sendable {
     public var idleTimeout: Duration
     /// Page size when `limit` is absent. Default: `20`; the maximum is always `100`.
     public var defaultPageSize: Int
+    /// Uploads received at once; one more is answered 503 `busy` with `Retry-After`, which bounds
+    /// the memory held by bodies in flight (each up to the file cap). Default: `32`.
+    public var maxConcurrentUploads: Int
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
         host: String = "127.0.0.1", port: Int = 8000, limits: UploadLimits = UploadLimits(), apiKey: String? = nil,
         readinessTimeout: Duration = .seconds(1), uploadTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(30),
-        defaultPageSize: Int = 20
+        defaultPageSize: Int = 20, maxConcurrentUploads: Int = 32
     ) {
         self.host = host
         self.port = port
@@ -35,6 +38,7 @@ public struct HTTPAPIConfiguration: Sendable {
         self.uploadTimeout = uploadTimeout
         self.idleTimeout = idleTimeout
         self.defaultPageSize = defaultPageSize
+        self.maxConcurrentUploads = maxConcurrentUploads
     }
 
     /// Reads `MAX_UPLOAD_BYTES` and `API_KEY` from merged environment/`.env` values; an invalid

@@ -9,6 +9,7 @@ import NIOCore
 import Postgres
 import Providers
 import Redis
+import Synchronization
 
 /// The handlers of the résumé API, over injected clients. Built by ``HTTPAPIServer``.
 public struct ResumeAPI: Sendable {
@@ -25,6 +26,7 @@ public struct ResumeAPI: Sendable {
     /// Clients used by `/ready` (short timeouts).
     let readiness: ReadinessProbe
     let logger: Logger
+    let uploadsInFlight = UploadGate()
 
     /// Creates the handlers.
     public init(
@@ -54,6 +56,10 @@ public struct ResumeAPI: Sendable {
 
     func upload(_ request: Request) async throws -> Response {
         do {
+            guard uploadsInFlight.enter(limit: configuration.maxConcurrentUploads) else {
+                throw APIError(.serviceUnavailable, code: "busy", message: "too many uploads in progress; retry shortly", closeConnection: true)
+            }
+            defer { uploadsInFlight.leave() }
             return try await performUpload(request)
         } catch let error as APIError {
             metrics.uploadRejected(reason: error.code)
@@ -546,6 +552,25 @@ public struct ResumeAPI: Sendable {
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
         return (limit, cursor)
+    }
+}
+
+/// Counts uploads in progress against a limit.
+final class UploadGate: Sendable {
+    private let count = Mutex(0)
+
+    /// Takes a slot if fewer than `limit` are taken.
+    func enter(limit: Int) -> Bool {
+        count.withLock { value in
+            guard value < limit else { return false }
+            value += 1
+            return true
+        }
+    }
+
+    /// Returns a slot.
+    func leave() {
+        count.withLock { $0 -= 1 }
     }
 }
 

@@ -205,4 +205,33 @@ struct UploadTests {
             #expect(refused.status == 413)
         }
     }
+
+    /// Uploads beyond `maxConcurrentUploads` are refused with 503 `busy` while the others go on.
+    @Test func concurrentUploadsAreBounded() async throws {
+        try await APITestServer.with(configure: { $0.maxConcurrentUploads = 1 }) { server in
+            let jobPostID = try await server.makeJobPost()
+            let form = MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.pdf)
+            let bytes = form.bytes
+            let first = try await RawConnection(port: server.port)
+            try await first.send(Array(
+                "POST /resumes/upload HTTP/1.1\r\nHost: x\r\nContent-Type: \(form.contentType)\r\nContent-Length: \(bytes.count)\r\n\r\n".utf8) + bytes.prefix(50))
+            // Wait until the first upload holds the slot (the scrape itself is the other request in flight).
+            try await waitUntil(.seconds(10), "first upload in flight") {
+                let metrics = try await RawHTTP.getJSON(port: server.port, "/metrics")
+                return (try PrometheusText.parse(metrics.text).value("http_requests_in_flight") ?? 0) >= 2
+            }
+            let second = try await server.upload(form)
+            #expect(second.status == 503)
+            #expect(second.errorCode == "busy")
+            #expect(second.header("Retry-After") == "1")
+            try await first.send(Array(bytes.dropFirst(50)))
+            let done = try await first.response()
+            #expect(done.status == 202)
+            if let id = done.json?["job_id"] as? String { await server.cleanUpJob(id) }
+            #expect(try await server.repository.countApplications() == 1)
+            let third = try await server.upload(form)
+            #expect(third.status == 202)
+            if let id = third.json?["job_id"] as? String { await server.cleanUpJob(id) }
+        }
+    }
 }
