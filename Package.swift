@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // C libraries from the distribution, one Swift home each.
@@ -128,6 +131,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HTTPAPI",
+            dependencies: [
+                "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle", "AppConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                // The API's metrics go to swift-prometheus's registry directly (no global
+                // MetricsSystem); swift-metrics is linked for its types and keeps the package used.
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AppSupport",
             dependencies: [
                 "AppConfig", "ApplicationStore", "Redis", "Postgres",
@@ -154,16 +177,18 @@ let package = Package(
         .executableTarget(
             name: "api",
             dependencies: [
-                "AppConfig", "AppSupport", "Redis", "Postgres",
+                "AppConfig", "AppSupport", "Redis", "Postgres", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "WorkerRuntime",
+                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "WorkerRuntime", "Postgres", "ApplicationStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -204,6 +229,17 @@ let package = Package(
         .testTarget(
             name: "GeminiTests",
             dependencies: ["Gemini", "Providers", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTPAPITests",
+            dependencies: [
+                "HTTPAPI", "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle",
+                "AppConfig", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),

@@ -12,6 +12,7 @@ SYSTEM_PACKAGES=(
   redis-server redis-tools                 # Redis server, redis-cli, redis-benchmark
   postgresql postgresql-client             # PostgreSQL server and psql
   poppler-utils                            # pdftotext for local PDF extraction
+  curl                                     # the HTTP API tests run the seed's curl commands
   procps psmisc                            # ps, for scripts that check their own pids
 )
 

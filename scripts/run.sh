@@ -28,8 +28,8 @@ log "migrating"
 "$BIN/worker" migrate
 log "worker health check (native mode, --burst: drains the queue and exits)"
 "$BIN/worker" run --burst
-log "api health check"
-"$BIN/api" run
+log "api check (configuration, Redis, PostgreSQL; start the server with: $BIN/api run)"
+"$BIN/api" check
 
 cat <<TEXT
 

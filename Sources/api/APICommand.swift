@@ -1,6 +1,11 @@
 import AppConfig
 import AppSupport
 import ArgumentParser
+import Foundation
+import HTTPAPI
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// `api`: the HTTP API that accepts résumé uploads and enqueues their processing.
 @main
@@ -13,27 +18,76 @@ struct APICommand: AsyncParsableCommand {
     )
 }
 
-/// `api [run] [--rq]`: applies migrations and checks both servers. The HTTP server itself is not
-/// built yet; the command says so instead of pretending.
+/// `api [run] [--rq] [--host H] [--port P] [--max-upload-bytes N]`: applies migrations, then serves
+/// HTTP until SIGTERM/SIGINT, draining in-flight requests before it exits.
 struct RunAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Start the API (applies migrations first)."
     )
 
-    @Flag(name: .long, help: "Enqueue in Python RQ's wire format instead of the native list.")
+    @Flag(name: .long, help: "Enqueue in Python RQ's wire format (rq:queue:resume_processing) instead of the native list.")
     var rq = false
+
+    @Option(name: .long, help: "Interface to bind (loopback by default).")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "TCP port.")
+    var port = 8000
+
+    @Option(name: .customLong("max-upload-bytes"), help: "Largest accepted file in bytes (default: MAX_UPLOAD_BYTES or 10485760).")
+    var maxUploadBytes: Int?
 
     @OptionGroup var options: CommonOptions
 
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        if let maxUploadBytes, maxUploadBytes < 1 { throw ValidationError("--max-upload-bytes must be at least 1") }
+    }
+
     func run() async throws {
+        var settings = HTTPAPIConfiguration(host: host, port: port)
+        do {
+            try settings.apply(environment: Self.rawValues(dotEnvPath: options.envFile))
+        } catch {
+            FileHandle.standardError.write(Data("configuration error: \(error.description)\n".utf8))
+            throw ExitCode(78)
+        }
+        if let maxUploadBytes { settings.limits.maxFileBytes = maxUploadBytes }
         try await options.withClients(label: "api") { configuration, redis, postgres, logger in
             let mode: QueueMode = rq ? .rq : configuration.queueMode
             let applied = try await Startup.migrate(postgres, logger: logger)
-            let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
-            print("api (\(mode.rawValue) mode): migrations applied now: \(applied.count)")
-            print(report.description)
-            print("api: the HTTP server is not available in this build yet; exiting after the health check")
+            if configuration.aws != nil {
+                logger.warning("AWS_S3_BUCKET_NAME is set, but this build stores uploads in the local folder DATA_DIR")
+            }
+            let built = HTTPAPIBuilder.build(
+                configuration: settings, mode: mode, redis: redis, postgres: postgres,
+                dataDirectory: configuration.dataDirectory, logger: logger)
+            logger.info(
+                "api listening",
+                metadata: [
+                    "address": "\(host):\(port)", "queue.mode": "\(mode.rawValue)", "migrations.applied": "\(applied.count)",
+                    "upload.max_bytes": "\(settings.limits.maxFileBytes)", "auth": "\(settings.apiKey == nil ? "off" : "api key")",
+                ])
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: built.services.map { .init(service: $0) },
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
+            await built.probe.shutdown()
+            logger.info("api stopped")
         }
+    }
+
+    /// `.env` merged with the environment (the environment wins), for the API's own variables.
+    static func rawValues(dotEnvPath: String) -> [String: String] {
+        var values: [String: String] = [:]
+        if let data = FileManager.default.contents(atPath: dotEnvPath),
+           let parsed = try? DotEnv.parse(String(decoding: data, as: UTF8.self)) {
+            values = parsed
+        }
+        for (key, value) in ProcessInfo.processInfo.environment { values[key] = value }
+        return values
     }
 }

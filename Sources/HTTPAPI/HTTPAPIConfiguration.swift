@@ -1,0 +1,67 @@
+import Foundation
+
+
+/// Settings of the HTTP API.
+public struct HTTPAPIConfiguration: Sendable {
+    /// Interface to bind. Default: `127.0.0.1` (loopback only).
+    public var host: String
+    /// TCP port. Default: `8000`.
+    public var port: Int
+    /// Upload limits; `maxFileBytes` comes from `MAX_UPLOAD_BYTES` / `--max-upload-bytes`. Default: 10 MiB.
+    public var limits: UploadLimits
+    /// `API_KEY`: when set, every route but `/health` needs `Authorization: Bearer <key>` or
+    /// `X-API-Key: <key>`. Never logged. Default: `nil` (open).
+    public var apiKey: String?
+    /// Bound on each `/ready` check (Redis `PING`, PostgreSQL `SELECT 1`). Default: 1 second.
+    public var readinessTimeout: Duration
+    /// Bound on receiving one upload body; a slower client gets 408. Default: 60 seconds.
+    public var uploadTimeout: Duration
+    /// A connection with no traffic for this long is closed. Default: 30 seconds.
+    public var idleTimeout: Duration
+    /// Page size when `limit` is absent. Default: `20`; the maximum is always `100`.
+    public var defaultPageSize: Int
+    /// Uploads received at once; one more is answered 503 `busy` with `Retry-After`, which bounds
+    /// the memory held by bodies in flight (each up to the file cap). Default: `32`.
+    public var maxConcurrentUploads: Int
+
+    /// Creates a configuration; see the properties for the defaults.
+    public init(
+        host: String = "127.0.0.1", port: Int = 8000, limits: UploadLimits = UploadLimits(), apiKey: String? = nil,
+        readinessTimeout: Duration = .seconds(1), uploadTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(30),
+        defaultPageSize: Int = 20, maxConcurrentUploads: Int = 32
+    ) {
+        self.host = host
+        self.port = port
+        self.limits = limits
+        self.apiKey = apiKey
+        self.readinessTimeout = readinessTimeout
+        self.uploadTimeout = uploadTimeout
+        self.idleTimeout = idleTimeout
+        self.defaultPageSize = defaultPageSize
+        self.maxConcurrentUploads = maxConcurrentUploads
+    }
+
+    /// Reads `MAX_UPLOAD_BYTES` and `API_KEY` from merged environment/`.env` values; an invalid
+    /// size names the variable (never a key's value).
+    public mutating func apply(environment values: [String: String]) throws(HTTPAPIConfigurationError) {
+        if let text = values["MAX_UPLOAD_BYTES"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let bytes = Int(text), bytes >= 1, bytes <= 1 << 30 else {
+                throw HTTPAPIConfigurationError(variable: "MAX_UPLOAD_BYTES", reason: "must be a whole number of bytes between 1 and 1073741824")
+            }
+            limits.maxFileBytes = bytes
+        }
+        if let key = values["API_KEY"], !key.isEmpty {
+            apiKey = key
+        }
+    }
+}
+
+/// An API setting that could not be used; names the variable, never its value.
+public struct HTTPAPIConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// The variable at fault.
+    public var variable: String
+    /// What is wrong with it.
+    public var reason: String
+    /// `"<VARIABLE>: <reason>"`.
+    public var description: String { "\(variable): \(reason)" }
+}

@@ -1,0 +1,157 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// A route as registered in the router (`GET /resumes/{application_id}`).
+public struct RouteDescription: Sendable, Hashable, CustomStringConvertible {
+    /// `GET`, `POST`, ….
+    public var method: String
+    /// The path template with `{name}` captures.
+    public var path: String
+    /// `"METHOD path"`.
+    public var description: String { "\(method) \(path)" }
+}
+
+/// Builds the Hummingbird application of the résumé API.
+public enum HTTPAPIServer {
+    /// The router with every route, and the list of what it registered (for the OpenAPI check).
+    public static func makeRouter(api: ResumeAPI) -> (Router<BasicRequestContext>, [RouteDescription]) {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: api.metrics))
+        router.add(middleware: ErrorMiddleware(logger: api.logger))
+        router.add(middleware: APIKeyMiddleware(apiKey: api.configuration.apiKey))
+        var routes: [RouteDescription] = []
+        func on(
+            _ method: HTTPRequest.Method, _ path: String,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+        ) {
+            router.on(RouterPath(path), method: method, use: handler)
+            routes.append(RouteDescription(method: method.rawValue, path: path))
+        }
+        on(.post, "/resumes/upload") { request, _ in try await api.upload(request) }
+        on(.get, "/resumes/{application_id}") { request, context in try await api.resume(request, context: context) }
+        on(.post, "/job-posts") { request, _ in try await api.createJobPost(request) }
+        on(.get, "/job-posts") { request, _ in try await api.jobPosts(request) }
+        on(.get, "/job-posts/{id}") { request, context in try await api.jobPost(request, context: context) }
+        on(.get, "/job-posts/{id}/candidates") { request, context in try await api.candidates(request, context: context) }
+        on(.get, "/applications") { request, _ in try await api.applications(request) }
+        on(.get, "/jobs/{job_id}") { request, context in try await api.job(request, context: context) }
+        on(.get, "/health") { _, _ in api.health() }
+        on(.get, "/ready") { _, _ in try await api.ready() }
+        on(.get, "/metrics") { _, _ in await api.metricsText() }
+        let openAPI = OpenAPIDocument.json.bytes
+        on(.get, "/openapi.json") { _, _ in JSONResponse.text(openAPI, contentType: "application/json") }
+        return (router, routes)
+    }
+
+    /// The application: an HTTP/1.1 server on `configuration.host:port` that drains in-flight
+    /// requests on graceful shutdown (run it in a `ServiceGroup`).
+    public static func makeApplication(
+        api: ResumeAPI, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let (router, _) = makeRouter(api: api)
+        let idle = api.configuration.idleTimeout.components
+        let maxBodyBytes = api.configuration.limits.maxBodyBytes
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)], idleTimeout: .seconds(idle.seconds))),
+            configuration: ApplicationConfiguration(address: .hostname(api.configuration.host, port: api.configuration.port), serverName: nil),
+            onServerRunning: onServerRunning,
+            logger: api.logger
+        )
+    }
+}
+
+/// Counts requests and their durations by method, route template and status.
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: APIMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let route = context.endpointPath ?? "unmatched"
+        metrics.inFlight(1)
+        defer { metrics.inFlight(-1) }
+        do {
+            let response = try await next(request, context)
+            metrics.request(method: request.method.rawValue, route: route, status: response.status.code, duration: .now - start)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.request(method: request.method.rawValue, route: route, status: error.status.code, duration: .now - start)
+            throw error
+        }
+    }
+}
+
+/// Turns every error into the JSON envelope: ``APIError`` as is, Hummingbird's `HTTPError` (404 of
+/// an unknown route, …) with a code from its status, anything else as a logged 500.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPParserError {
+            // Malformed HTTP framing: Hummingbird answers 400 and closes the connection itself.
+            throw error
+        } catch let error as HTTPError {
+            let code: String
+            let message: String
+            switch error.status {
+            case .notFound: (code, message) = ("not_found", "no such route")
+            case .contentTooLarge: (code, message) = ("payload_too_large", "the request body is too large")
+            case .badRequest: (code, message) = ("bad_request", "the request is malformed")
+            default: (code, message) = (error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"), error.status.reasonPhrase)
+            }
+            throw APIError(error.status, code: code, message: message)
+        } catch let error as any HTTPResponseError {
+            throw APIError(error.status, code: "http_error", message: error.status.reasonPhrase)
+        } catch {
+            logger.error("request failed", metadata: ["route": "\(context.endpointPath ?? "?")", "error": "\(error)"])
+            throw APIError(.internalServerError, code: "internal_error", message: "the server failed to answer; try again later")
+        }
+    }
+}
+
+/// With an API key configured, every route but `/health` needs `Authorization: Bearer <key>` or
+/// `X-API-Key: <key>`; the comparison takes the same time whatever the guess (both sides are
+/// hashed first), and neither the expected nor the presented key is ever logged.
+struct APIKeyMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let expectedDigest: [UInt8]?
+
+    init(apiKey: String?) {
+        expectedDigest = apiKey.map { Array(SHA256.hash(data: Data($0.utf8))) }
+    }
+
+    static let apiKeyHeader = HTTPField.Name("X-API-Key")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let expectedDigest, request.uri.path != "/health" else { return try await next(request, context) }
+        var presented: String?
+        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+            presented = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        } else if let key = request.headers[Self.apiKeyHeader] {
+            presented = key
+        }
+        guard let presented, Self.constantTimeEqual(Array(SHA256.hash(data: Data(presented.utf8))), expectedDigest) else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
+        }
+        return try await next(request, context)
+    }
+
+    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+        return difference == 0
+    }
+}

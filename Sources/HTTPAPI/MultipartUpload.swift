@@ -1,0 +1,275 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import MultipartKit
+import NIOCore
+
+/// Limits of one upload request.
+public struct UploadLimits: Sendable, Hashable {
+    /// The largest file accepted, in bytes. Default: 10 MiB (`MAX_UPLOAD_BYTES`).
+    public var maxFileBytes: Int
+    /// Room for the text fields and multipart framing on top of the file. Default: 64 KiB.
+    public var formOverheadBytes: Int
+    /// The largest text field kept, in bytes (longer ones are reported as too long). Default: 4 KiB.
+    public var maxFieldBytes: Int
+    /// The most parts in one form. Default: 16.
+    public var maxParts: Int
+
+    /// Creates limits.
+    public init(maxFileBytes: Int = 10 * 1024 * 1024, formOverheadBytes: Int = 64 * 1024, maxFieldBytes: Int = 4096, maxParts: Int = 16) {
+        self.maxFileBytes = maxFileBytes
+        self.formOverheadBytes = formOverheadBytes
+        self.maxFieldBytes = maxFieldBytes
+        self.maxParts = maxParts
+    }
+
+    /// The largest request body accepted.
+    public var maxBodyBytes: Int { maxFileBytes + formOverheadBytes }
+}
+
+/// One part of a parsed form.
+struct FormPart {
+    /// The `name` parameter of `Content-Disposition`.
+    var name: String
+    /// The `filename` parameter, when the part is a file.
+    var filename: String?
+    /// The bytes (cut at the limit for text fields).
+    var data: [UInt8] = []
+    /// Whether the part was longer than its limit.
+    var truncated = false
+}
+
+/// Extracts the boundary of a `multipart/form-data` content type, or explains why not.
+enum MultipartContentType {
+    enum Outcome: Equatable {
+        case boundary(String)
+        case notMultipart
+        case badBoundary
+    }
+
+    static func parse(_ contentType: String?) -> Outcome {
+        guard let contentType else { return .notMultipart }
+        let parameters = HeaderParameters.parse(contentType)
+        guard parameters.value.lowercased() == "multipart/form-data" else { return .notMultipart }
+        guard !parameters.malformed, !parameters.duplicateKeys,
+              let boundary = parameters.parameters["boundary"], (1...70).contains(boundary.utf8.count),
+              !boundary.hasSuffix(" "),
+              boundary.utf8.allSatisfy({ byte in
+                  (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+                      || Array("'()+_,-./:=? ".utf8).contains(byte)
+              })
+        else { return .badBoundary }
+        return .boundary(boundary)
+    }
+}
+
+/// `value; key=token; key="quoted \" string"` as in `Content-Type` and `Content-Disposition`.
+struct HeaderParameters {
+    var value: String
+    /// Lowercased keys; a repeated key makes the header invalid (``duplicateKeys``).
+    var parameters: [String: String]
+    var duplicateKeys = false
+    var malformed = false
+
+    static func parse(_ header: String) -> HeaderParameters {
+        var result = HeaderParameters(value: "", parameters: [:])
+        let scalars = Array(header.unicodeScalars)
+        var index = 0
+        func skipSpaces() { while index < scalars.count, scalars[index] == " " || scalars[index] == "\t" { index += 1 } }
+        var value = ""
+        while index < scalars.count, scalars[index] != ";" { value.unicodeScalars.append(scalars[index]); index += 1 }
+        result.value = value.trimmingCharacters(in: .whitespaces)
+        while index < scalars.count {
+            index += 1  // ';'
+            skipSpaces()
+            var key = ""
+            while index < scalars.count, scalars[index] != "=", scalars[index] != ";" { key.unicodeScalars.append(scalars[index]); index += 1 }
+            key = key.trimmingCharacters(in: .whitespaces).lowercased()
+            var parameter = ""
+            if index < scalars.count, scalars[index] == "=" {
+                index += 1
+                skipSpaces()
+                if index < scalars.count, scalars[index] == "\"" {
+                    index += 1
+                    var closed = false
+                    while index < scalars.count {
+                        let scalar = scalars[index]
+                        index += 1
+                        if scalar == "\\", index < scalars.count {
+                            parameter.unicodeScalars.append(scalars[index])
+                            index += 1
+                        } else if scalar == "\"" {
+                            closed = true
+                            break
+                        } else {
+                            parameter.unicodeScalars.append(scalar)
+                        }
+                    }
+                    if !closed { result.malformed = true }
+                    while index < scalars.count, scalars[index] != ";" {
+                        if scalars[index] != " " && scalars[index] != "\t" { result.malformed = true }
+                        index += 1
+                    }
+                } else {
+                    while index < scalars.count, scalars[index] != ";" { parameter.unicodeScalars.append(scalars[index]); index += 1 }
+                    parameter = parameter.trimmingCharacters(in: .whitespaces)
+                }
+            }
+            guard !key.isEmpty else { continue }
+            if result.parameters[key] != nil { result.duplicateKeys = true }
+            result.parameters[key] = parameter
+        }
+        return result
+    }
+}
+
+/// Why a form could not be read; each maps to one HTTP answer.
+enum FormReadError: Error, Equatable {
+    /// The body is larger than allowed (413).
+    case tooLarge
+    /// The body is not well-formed multipart, or a part lacks a usable name (400).
+    case malformed(String)
+    /// Too many parts (400).
+    case tooManyParts
+}
+
+/// A streaming `multipart/form-data` reader over MultipartKit's incremental ``MultipartParser``.
+///
+/// Bytes are fed as they arrive; the size cap is checked on every chunk so an oversized upload is
+/// refused as soon as it crosses the limit, without reading (or keeping) the rest. Only the file
+/// part may grow to ``UploadLimits/maxFileBytes``; text fields are cut at
+/// ``UploadLimits/maxFieldBytes`` and flagged. Not `Sendable`: one request's task owns it.
+final class MultipartFormReader {
+    private let parser: MultipartParser
+    private let limits: UploadLimits
+    private let closingDelimiter: [UInt8]
+    private var closingMatch: [UInt8] = []
+    private(set) var parts: [FormPart] = []
+    private var headers: [(String, String)] = []
+    private var current: FormPart?
+    private var failure: FormReadError?
+    private var received = 0
+    private var closed = false
+
+    init(boundary: String, limits: UploadLimits) {
+        self.parser = MultipartParser(boundary: boundary)
+        self.limits = limits
+        self.closingDelimiter = Array("\r\n--\(boundary)--".utf8)
+        parser.onHeader = { [unowned self] name, value in
+            self.headers.append((name, value))
+        }
+        parser.onBody = { [unowned self] buffer in
+            self.append(buffer.readableBytesView)
+        }
+        parser.onPartComplete = { [unowned self] in
+            self.openPartIfNeeded()
+            if let part = self.current { self.parts.append(part) }
+            self.current = nil
+            self.headers = []
+        }
+    }
+
+    /// Feeds the next chunk of the body.
+    func feed(_ buffer: ByteBuffer) throws(FormReadError) {
+        received += buffer.readableBytes
+        guard received <= limits.maxBodyBytes else { throw .tooLarge }
+        trackClosingDelimiter(buffer.readableBytesView)
+        do {
+            try parser.execute(buffer)
+        } catch {
+            throw .malformed("the multipart body is malformed")
+        }
+        if let failure { throw failure }
+    }
+
+    /// Ends the body; throws unless the closing delimiter was seen.
+    func finish() throws(FormReadError) -> [FormPart] {
+        if let failure { throw failure }
+        guard closed else { throw .malformed("the multipart body ended before its closing boundary") }
+        return parts
+    }
+
+    private func append(_ bytes: ByteBufferView) {
+        guard failure == nil else { return }
+        openPartIfNeeded()
+        guard var part = current else { return }
+        current = nil  // keep the array uniquely referenced while appending
+        let limit = part.filename != nil ? limits.maxFileBytes : limits.maxFieldBytes
+        if part.data.count + bytes.count > limit {
+            if part.filename != nil {
+                failure = .tooLarge
+            } else {
+                part.data += bytes.prefix(max(0, limit - part.data.count))
+                part.truncated = true
+            }
+        } else if bytes.withContiguousStorageIfAvailable({ part.data.append(contentsOf: $0) }) == nil {
+            part.data += bytes
+        }
+        current = part
+    }
+
+    /// Turns the collected headers into a part the first time its body (or end) is seen.
+    private func openPartIfNeeded() {
+        guard current == nil, failure == nil else { return }
+        guard parts.count < limits.maxParts else {
+            failure = .tooManyParts
+            return
+        }
+        let dispositions = headers.filter { $0.0.lowercased() == "content-disposition" }
+        guard dispositions.count == 1 else {
+            failure = .malformed(dispositions.isEmpty ? "a part has no Content-Disposition header" : "a part has two Content-Disposition headers")
+            return
+        }
+        let disposition = HeaderParameters.parse(dispositions[0].1)
+        guard disposition.value.lowercased() == "form-data", !disposition.malformed, !disposition.duplicateKeys,
+              let name = disposition.parameters["name"], !name.isEmpty, name.utf8.count <= 200
+        else {
+            failure = .malformed("a part has an invalid Content-Disposition header")
+            return
+        }
+        current = FormPart(name: name, filename: disposition.parameters["filename"])
+    }
+
+    /// Watches the raw stream for `\r\n--boundary--`, which only the closing delimiter contains
+    /// (the tail of the previous chunk is kept so a delimiter split across chunks is found too).
+    private func trackClosingDelimiter(_ bytes: ByteBufferView) {
+        guard !closed else { return }
+        let keep = closingDelimiter.count - 1
+        let head = closingMatch + bytes.prefix(keep)
+        if contains(head, closingDelimiter) {
+            closed = true
+            return
+        }
+        let found = bytes.withContiguousStorageIfAvailable { Self.search($0, for: closingDelimiter) } ?? contains(Array(bytes), closingDelimiter)
+        if found {
+            closed = true
+            return
+        }
+        closingMatch = Array((closingMatch + bytes.suffix(keep)).suffix(keep))
+    }
+
+    /// Whether `needle` occurs in `buffer`: `memchr` jumps to each candidate first byte.
+    private static func search(_ buffer: UnsafeBufferPointer<UInt8>, for needle: [UInt8]) -> Bool {
+        guard let base = buffer.baseAddress, needle.count <= buffer.count else { return false }
+        var offset = 0
+        let last = buffer.count - needle.count
+        while offset <= last {
+            guard let hit = memchr(base + offset, Int32(needle[0]), last - offset + 1) else { return false }
+            let position = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            if memcmp(base + position, needle, needle.count) == 0 { return true }
+            offset = position + 1
+        }
+        return false
+    }
+
+    private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        var start = 0
+        while start + needle.count <= haystack.count {
+            if haystack[start] == needle[0], haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            start += 1
+        }
+        return false
+    }
+}

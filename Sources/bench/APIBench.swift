@@ -1,0 +1,299 @@
+import ApplicationStore
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import ProcessSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `bench api`: uploads per second of a 100 KB PDF through `POST /resumes/upload`, our `api run`
+/// next to a minimal FastAPI + uvicorn + python-multipart server doing the same work
+/// (`compat/bench/fastapi_upload.py`), against the same private Redis and a temporary database,
+/// in alternating rounds of the same run.
+struct APIBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Upload throughput of the Swift API vs FastAPI/uvicorn (same work, same servers, same run)."
+    )
+
+    @Option(help: "PostgreSQL URL whose role may create databases (default: DB_URL).")
+    var dbURL: String?
+
+    @Option(help: "Concurrent keep-alive connections of the load generator.")
+    var connections = 16
+
+    @Option(help: "Seconds per measurement.")
+    var seconds = 8
+
+    @Option(help: "Alternating rounds; medians are reported.")
+    var rounds = 3
+
+    @Option(help: "Size of the uploaded PDF in bytes.")
+    var fileBytes = 100 * 1024
+
+    @Option(help: "uvicorn worker processes (the machine's cores by default).")
+    var uvicornWorkers = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() async throws {
+        guard let baseURL = dbURL ?? ProcessInfo.processInfo.environment["DB_URL"] else {
+            throw ValidationError("set DB_URL or --db-url (e.g. source .data/services/env)")
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = try Self.benchVirtualenv(root: root)
+        let apiBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("api").path
+        guard FileManager.default.isExecutableFile(atPath: apiBinary) else {
+            throw ValidationError("\(apiBinary) is missing: swift build -c release --product api")
+        }
+
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let redis = try PrivateRedisServer.start()
+        defer { redis.stop() }
+        let admin = PostgresClient(configuration: try PostgresConfiguration(url: baseURL), logger: logger)
+        let database = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await admin.query("CREATE DATABASE \(database)")  // generated from hex digits only
+        let databaseURL = "\(baseURL[..<(baseURL.lastIndex(of: "/") ?? baseURL.endIndex)])/\(database)"
+        let postgres = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL), logger: logger)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-api-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        var children: [ChildProcess] = []
+        func cleanUp() async {
+            for child in children { try? await child.stop() }
+            await postgres.shutdown()
+            _ = try? await admin.query("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            await admin.shutdown()
+            try? FileManager.default.removeItem(at: work)
+        }
+        do {
+            _ = try await PostgresMigrator(migrations: ResumeSchema.migrations, logger: logger).migrate(postgres)
+            let post = JobPost(id: UUID(), title: "Senior Swift engineer", description: "Server-side Swift", seniorityLevel: .senior)
+            try await ApplicationRepository(client: postgres).insert(post)
+
+            var environment = ProcessInfo.processInfo.environment
+            environment["REDIS_URL"] = redis.url
+            environment["DB_URL"] = databaseURL
+            environment["LOG_LEVEL"] = "warning"
+            environment.removeValue(forKey: "API_KEY")
+            let swiftPort = Int.random(in: 20_000..<40_000), pythonPort = Int.random(in: 40_000..<60_000)
+            environment["DATA_DIR"] = work.appendingPathComponent("swift").path
+            children.append(try ChildProcess(
+                executable: apiBinary, arguments: ["run", "--port", "\(swiftPort)", "--env-file", work.appendingPathComponent("none.env").path],
+                logPath: work.appendingPathComponent("swift.log").path, environment: environment))
+            environment["DATA_DIR"] = work.appendingPathComponent("python").path
+            environment["PYTHONPATH"] = root.appendingPathComponent("compat/bench").path
+            children.append(try ChildProcess(
+                executable: python.deletingLastPathComponent().appendingPathComponent("uvicorn").path,
+                arguments: ["fastapi_upload:app", "--host", "127.0.0.1", "--port", "\(pythonPort)", "--workers", "\(uvicornWorkers)",
+                            "--log-level", "warning", "--no-access-log"],
+                logPath: work.appendingPathComponent("python.log").path, environment: environment))
+            for port in [swiftPort, pythonPort] {
+                var up = false
+                for _ in 0..<200 where !up {
+                    up = LoadGenerator.canConnect(port: port)
+                    if !up { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                guard up else { throw ValidationError("server on port \(port) did not start; see \(work.path)") }
+            }
+
+            var pdf = Array("%PDF-1.4\n".utf8)
+            var generator = SystemRandomNumberGenerator()
+            while pdf.count < fileBytes { pdf.append(UInt8.random(in: 32...126, using: &generator)) }
+            let request = LoadGenerator.uploadRequest(jobPostID: post.id, pdf: pdf)
+            // Warm-up: both servers answer 202 to the exact request measured.
+            for (name, port) in [("swift", swiftPort), ("fastapi", pythonPort)] {
+                let warm = try await LoadGenerator.run(port: port, request: request, connections: 2, duration: .seconds(1))
+                guard warm.errors == 0, warm.accepted > 0 else {
+                    throw ValidationError("\(name) warm-up failed: \(warm.accepted) accepted, \(warm.errors) errors (\(warm.lastStatus)); see \(work.path)")
+                }
+            }
+            print("bench api: \(fileBytes / 1024) KB PDF, \(connections) connections, \(seconds) s × \(rounds) rounds; uvicorn workers: \(uvicornWorkers)")
+            var swiftRates: [Double] = [], pythonRates: [Double] = []
+            for round in 1...rounds {
+                for (name, port) in [("swift", swiftPort), ("fastapi", pythonPort)] {
+                    let result = try await LoadGenerator.run(port: port, request: request, connections: connections, duration: .seconds(seconds))
+                    let rate = Double(result.accepted) / Double(seconds)
+                    if name == "swift" { swiftRates.append(rate) } else { pythonRates.append(rate) }
+                    print(String(format: "  round %d %-8@ %8.1f uploads/s  (p50 %.1f ms, p99 %.1f ms, errors %d)",
+                                 round, name, rate, result.p50 * 1000, result.p99 * 1000, result.errors))
+                }
+            }
+            let swiftMedian = swiftRates.sorted()[swiftRates.count / 2], pythonMedian = pythonRates.sorted()[pythonRates.count / 2]
+            let rows = try await postgres.query("SELECT count(*) FROM applications").first?.decode(0, as: Int.self) ?? 0
+            print(String(format: "median uploads/s: swift %.1f, fastapi %.1f, ratio %.2f (rows written: %d)",
+                         swiftMedian, pythonMedian, swiftMedian / max(pythonMedian, 0.001), rows))
+            await cleanUp()
+        } catch {
+            await cleanUp()
+            throw error
+        }
+    }
+
+    /// `compat/.venv-bench` with `compat/bench/requirements.txt`, created on first use; returns its python.
+    static func benchVirtualenv(root: URL) throws -> URL {
+        let venv = root.appendingPathComponent("compat/.venv-bench")
+        let python = venv.appendingPathComponent("bin/python")
+        let requirements = root.appendingPathComponent("compat/bench/requirements.txt").path
+        let stamp = venv.appendingPathComponent(".requirements").path
+        let wanted = (try? String(contentsOfFile: requirements, encoding: .utf8)) ?? ""
+        if (try? String(contentsOfFile: stamp, encoding: .utf8)) != wanted {
+            print("bench api: creating \(venv.path) from compat/bench/requirements.txt")
+            _ = try runProcess("python3", ["-m", "venv", venv.path])
+            _ = try runProcess(python.path, ["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", requirements])
+            try wanted.write(toFile: stamp, atomically: true, encoding: .utf8)
+        }
+        return python
+    }
+}
+
+/// A closed-loop HTTP/1.1 load generator: N keep-alive connections, one thread each, each sending the
+/// same request and reading the whole answer before the next.
+enum LoadGenerator {
+    struct Result: Sendable {
+        var accepted = 0
+        var errors = 0
+        var lastStatus = 0
+        var latencies: [Double] = []
+        var p50: Double { percentile(0.5) }
+        var p99: Double { percentile(0.99) }
+        func percentile(_ q: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            let sorted = latencies.sorted()
+            return sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
+        }
+    }
+
+    static func uploadRequest(jobPostID: UUID, pdf: [UInt8]) -> [UInt8] {
+        let boundary = "----bench-boundary-7d1f0c"
+        var body: [UInt8] = []
+        func part(_ disposition: String, _ value: [UInt8], contentType: String? = nil) {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; \(disposition)\r\n".utf8)
+            if let contentType { body += Array("Content-Type: \(contentType)\r\n".utf8) }
+            body += Array("\r\n".utf8) + value + Array("\r\n".utf8)
+        }
+        part("name=\"file\"; filename=\"resume.pdf\"", pdf, contentType: "application/pdf")
+        part("name=\"candidate_name\"", Array("Jane Doe".utf8))
+        part("name=\"candidate_email\"", Array("jane@example.com".utf8))
+        part("name=\"job_post_id\"", Array(jobPostID.uuidString.lowercased().utf8))
+        part("name=\"seniority_level\"", Array("SENIOR".utf8))
+        body += Array("--\(boundary)--\r\n".utf8)
+        let head = "POST /resumes/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(body.count)\r\n\r\n"
+        return Array(head.utf8) + body
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = connectSocket(port: port)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
+    }
+
+    static func connectSocket(port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var time = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if connected != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// Runs the load for `duration` and merges the connections' results.
+    static func run(port: Int, request: [UInt8], connections: Int, duration: Duration) async throws -> Result {
+        let deadline = ContinuousClock.now.advanced(by: duration)
+        return await withTaskGroup(of: Result.self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        Thread { continuation.resume(returning: loop(port: port, request: request, deadline: deadline)) }.start()
+                    }
+                }
+            }
+            var total = Result()
+            for await result in group {
+                total.accepted += result.accepted
+                total.errors += result.errors
+                total.latencies += result.latencies
+                if result.lastStatus != 0 { total.lastStatus = result.lastStatus }
+            }
+            return total
+        }
+    }
+
+    /// One connection's closed loop (blocking; runs on its own thread).
+    static func loop(port: Int, request: [UInt8], deadline: ContinuousClock.Instant) -> Result {
+        var result = Result()
+        var fd: Int32 = -1
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while ContinuousClock.now < deadline {
+            if fd < 0 {
+                fd = connectSocket(port: port)
+                if fd < 0 {
+                    result.errors += 1
+                    usleep(10_000)
+                    continue
+                }
+            }
+            let start = ContinuousClock.now
+            var offset = 0
+            var ok = true
+            while offset < request.count {
+                let sent = request[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { ok = false; break }
+                offset += sent
+            }
+            var data: [UInt8] = []
+            var status = 0
+            var keepAlive = true
+            while ok {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { ok = false; break }
+                data += buffer[0..<count]
+                guard let end = find(data, [13, 10, 13, 10]) else { continue }
+                let head = String(decoding: data[0..<end], as: UTF8.self).lowercased()
+                let statusParts = head.split(separator: " ", maxSplits: 2)
+                status = statusParts.count > 1 ? Int(statusParts[1]) ?? 0 : 0
+                var length = 0
+                for line in head.split(separator: "\r\n") {
+                    if line.hasPrefix("content-length:") { length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0 }
+                    if line.hasPrefix("connection:") && line.contains("close") { keepAlive = false }
+                }
+                if data.count >= end + 4 + length { break }
+            }
+            if ok && status == 202 {
+                result.accepted += 1
+                let elapsed = ContinuousClock.now - start
+                result.latencies.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            } else {
+                result.errors += 1
+                if status != 0 { result.lastStatus = status }
+            }
+            if !ok || !keepAlive {
+                close(fd)
+                fd = -1
+            }
+        }
+        if fd >= 0 { close(fd) }
+        return result
+    }
+
+    static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
+        }
+        return nil
+    }
+}
