@@ -107,6 +107,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Enqueueing and inspecting the résumé job in either queue format (API and worker's sweeper).
+        .target(
+            name: "ResumeJobs",
+            dependencies: ["AppConfig", "NativeQueue", "Pickle", "Redis", "RQ"],
+            swiftSettings: swiftSettings
+        ),
+
         // The résumé domain: provider protocols, then one adapter module per provider family.
         .target(name: "Providers", swiftSettings: swiftSettings),
         .target(
@@ -133,7 +140,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle", "AppConfig",
+                "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle", "AppConfig", "ResumeJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 // The API's metrics go to swift-prometheus's registry directly (no global
@@ -235,7 +242,7 @@ let package = Package(
             name: "HTTPAPITests",
             dependencies: [
                 "HTTPAPI", "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle",
-                "AppConfig", "TestSupport",
+                "AppConfig", "ResumeJobs", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

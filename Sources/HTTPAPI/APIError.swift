@@ -1,3 +1,4 @@
+import ResumeJobs
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,3 +1,4 @@
+import ResumeJobs
 import Prometheus
 import Providers
 

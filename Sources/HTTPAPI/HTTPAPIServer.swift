@@ -1,3 +1,4 @@
+import ResumeJobs
 import Crypto
 import Foundation
 import HTTPTypes

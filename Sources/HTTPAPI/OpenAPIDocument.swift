@@ -1,3 +1,4 @@
+import ResumeJobs
 /// The OpenAPI 3.1 description of the API, served at `GET /openapi.json`.
 ///
 /// Hand-written JSON (not generated from the router), so the test that compares it with the

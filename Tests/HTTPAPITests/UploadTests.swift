@@ -1,3 +1,4 @@
+import ResumeJobs
 import AppConfig
 import ApplicationStore
 import Crypto

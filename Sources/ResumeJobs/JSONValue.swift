@@ -86,8 +86,9 @@ public indirect enum JSONValue: Sendable, Hashable {
 }
 
 /// ISO 8601 timestamps with microseconds, in UTC (`2026-11-29T05:40:00.123456Z`).
-enum Timestamp {
-    static func format(_ date: Date) -> String {
+public enum Timestamp {
+    /// `date` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    public static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
@@ -100,10 +101,11 @@ enum Timestamp {
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction)
     }
 
-    static func value(_ date: Date?) -> JSONValue { date.map { .string(format($0)) } ?? .null }
+    /// `date` as a JSON string, or `null`.
+    public static func value(_ date: Date?) -> JSONValue { date.map { .string(format($0)) } ?? .null }
 
     /// Parses RFC 3339 / ISO 8601 (`2026-11-29T05:40:00Z`, with optional fraction and offset).
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         guard text.utf8.count <= 40 else { return nil }
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
