@@ -114,6 +114,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "ResumePipeline",
+            dependencies: [
+                "ApplicationStore", "AppConfig", "AWS", "Gemini", "LocalProviders", "Pickle", "Postgres", "Providers",
+                "ResumeJobs", "WorkerRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The résumé domain: provider protocols, then one adapter module per provider family.
         .target(name: "Providers", swiftSettings: swiftSettings),
         .target(
@@ -174,6 +185,7 @@ let package = Package(
             name: "worker",
             dependencies: [
                 "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle", "NativeQueue", "WorkerRuntime", "MetricsExport",
+                "ApplicationStore", "ResumeJobs", "ResumePipeline",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,6 +196,7 @@ let package = Package(
         .executableTarget(
             name: "api",
             dependencies: [
+                "ResumePipeline",
                 "AppConfig", "AppSupport", "Redis", "Postgres", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -65,11 +65,17 @@ public struct AppConfiguration: Sendable {
     public var queueMode: QueueMode
     /// `DATA_DIR`: where local storage keeps uploaded files. Default: `./.data/files`.
     public var dataDirectory: String
+    /// `GEMINI_MODEL`. Default: `gemini-embedding-001`.
+    public var geminiModel: String = "gemini-embedding-001"
+    /// `GEMINI_DIMENSIONS` (`outputDimensionality`). Default: `768`.
+    public var geminiDimensions: Int = 768
+    /// `GEMINI_BASE_URL`, for a proxy or a local stand-in. Default: Google's endpoint.
+    public var geminiBaseURL: String?
 
     /// The variables this configuration reads, for `--help` texts and the README.
     public static let variables = [
         "REDIS_URL", "DB_URL", "ASYNC_DB_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_S3_BUCKET_NAME", "AWS_ENDPOINT_URL", "GEMINI_API_KEY", "QUEUE_MODE",
+        "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_S3_BUCKET_NAME", "AWS_ENDPOINT_URL", "GEMINI_API_KEY", "GEMINI_MODEL", "GEMINI_DIMENSIONS", "GEMINI_BASE_URL", "QUEUE_MODE",
         "DATA_DIR",
     ]
 
@@ -136,6 +142,24 @@ public struct AppConfiguration: Sendable {
             aws = nil
         }
         geminiAPIKey = value("GEMINI_API_KEY")
+        if let model = value("GEMINI_MODEL") {
+            guard model.allSatisfy({ $0.isLetter || $0.isNumber || "-._".contains($0) }) else {
+                throw ConfigurationError(variable: "GEMINI_MODEL", reason: "must be a model name such as gemini-embedding-001")
+            }
+            geminiModel = model
+        }
+        if let text = value("GEMINI_DIMENSIONS") {
+            guard let dimensions = Int(text), (1...3072).contains(dimensions) else {
+                throw ConfigurationError(variable: "GEMINI_DIMENSIONS", reason: "must be a whole number from 1 to 3072")
+            }
+            geminiDimensions = dimensions
+        }
+        if let base = value("GEMINI_BASE_URL") {
+            guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+                throw ConfigurationError(variable: "GEMINI_BASE_URL", reason: "must start with http:// or https://")
+            }
+            geminiBaseURL = base
+        }
         if let mode = value("QUEUE_MODE") {
             guard let parsed = QueueMode(rawValue: mode.lowercased()) else {
                 throw ConfigurationError(variable: "QUEUE_MODE", reason: "must be 'native' or 'rq'")

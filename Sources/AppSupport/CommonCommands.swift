@@ -30,8 +30,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     }
 
     /// Runs `body` with configured Redis and PostgreSQL clients, shutting them down afterwards.
+    /// `redisConnections` raises the Redis pool bound (a worker wants one per running job).
     public func withClients<Result: Sendable>(
-        label: String,
+        label: String, redisConnections: Int? = nil,
         _ body: (AppConfiguration, RedisClient, PostgresClient, Logger) async throws -> Result
     ) async throws -> Result {
         let logger = logger(label: label)
@@ -42,6 +43,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
             } catch {
                 throw ValidationError("--url: \(error.message)")
             }
+        }
+        if let redisConnections {
+            configuration.redis.maximumConnections = max(configuration.redis.maximumConnections, redisConnections)
         }
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let postgres = PostgresClient(configuration: configuration.postgres, logger: logger)

@@ -6,6 +6,7 @@ import HTTPAPI
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import ResumePipeline
 
 /// `api`: the HTTP API that accepts résumé uploads and enqueues their processing.
 @main
@@ -57,12 +58,11 @@ struct RunAPI: AsyncParsableCommand {
         try await options.withClients(label: "api") { configuration, redis, postgres, logger in
             let mode: QueueMode = rq ? .rq : configuration.queueMode
             let applied = try await Startup.migrate(postgres, logger: logger)
-            if configuration.aws != nil {
-                logger.warning("AWS_S3_BUCKET_NAME is set, but this build stores uploads in the local folder DATA_DIR")
-            }
+            // The same storage the worker reads: S3 when AWS_S3_BUCKET_NAME is set, else DATA_DIR.
+            let storage = ResumeProviders.make(configuration, logger: logger).storage
             let built = HTTPAPIBuilder.build(
                 configuration: settings, mode: mode, redis: redis, postgres: postgres,
-                dataDirectory: configuration.dataDirectory, logger: logger)
+                dataDirectory: configuration.dataDirectory, storage: storage, logger: logger)
             logger.info(
                 "api listening",
                 metadata: [

@@ -1,8 +1,11 @@
 import AppConfig
 import AppSupport
+import ApplicationStore
 import MetricsExport
 import ArgumentParser
 import NativeQueue
+import ResumeJobs
+import ResumePipeline
 import RQ
 import ServiceLifecycle
 import UnixSignals
@@ -67,13 +70,25 @@ struct RunWorker: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.withClients(label: "worker") { configuration, redis, postgres, logger in
-            let mode: QueueMode = rq ? .rq : configuration.queueMode
+        let mode: QueueMode? = rq ? .rq : nil
+        let running = concurrency ?? (mode == .rq ? 1 : 4)
+        try await options.withClients(label: "worker", redisConnections: running + 4) { configuration, redis, postgres, logger in
+            let mode: QueueMode = mode ?? configuration.queueMode
             let applied = try await Startup.migrate(postgres, logger: logger)
             let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
             print("worker (\(mode.rawValue) mode): migrations applied now: \(applied.count)")
             print(report.description)
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            // The résumé pipeline as the seed's job function, beside the built-in test functions.
+            let providers = ResumeProviders.make(configuration, logger: logger)
+            let repository = ApplicationRepository(client: postgres)
+            var handlers = JobHandlerRegistry.builtIns
+            ResumeJobHandler.register(into: &handlers, processor: ResumeProcessor(repository: repository, providers: providers, logger: logger))
+            print("providers: \(providers.summary)")
+            let enqueuer: any JobEnqueuer = mode == .rq ? RQJobEnqueuer(store: RQStore(redis: redis)) : NativeJobEnqueuer(redis: redis)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: postgres),
+                .init(service: PendingSweeper(repository: repository, enqueuer: enqueuer, logger: logger)),
+            ]
             if let metricsPort {
                 services.append(.init(service: try MetricsServer(port: metricsPort, logger: logger)))
             }
@@ -81,16 +96,16 @@ struct RunWorker: AsyncParsableCommand {
             if mode == .rq {
                 var settings = RQWorkerConfiguration(
                     queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
-                    concurrency: concurrency ?? 1, withScheduler: withScheduler)
+                    concurrency: running, withScheduler: withScheduler)
                 if let name { settings.name = name }
-                let worker = RQWorker(redis: redis, handlers: .builtIns, configuration: settings, logger: logger)
+                let worker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
                 statistics = { worker.statistics }
             } else {
-                var settings = NativeWorkerConfiguration(concurrency: concurrency ?? 4, jobTimeout: .seconds(jobTimeout), burst: burst)
+                var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
                 if let name { settings.name = name }
                 let worker = NativeWorker(
-                    redis: redis, queue: NativeQueueClient(redis: redis), handlers: .builtIns, configuration: settings, logger: logger)
+                    redis: redis, queue: NativeQueueClient(redis: redis), handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
                 statistics = { worker.statistics }
             }

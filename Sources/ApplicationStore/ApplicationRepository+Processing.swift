@@ -1,0 +1,60 @@
+import Foundation
+import Postgres
+
+/// The pipeline's state changes: `PENDING → PROCESSING → COMPLETED | FAILED`.
+extension ApplicationRepository {
+    /// Marks the application `PROCESSING` and counts the attempt; returns the row as it is now,
+    /// or `nil` when it does not exist.
+    public func startProcessing(id: UUID) async throws -> Application? {
+        let result = try await client.query(
+            """
+            UPDATE applications SET status = 'PROCESSING', attempts = attempts + 1, error_message = NULL, updated_at = now()
+            WHERE id = $1 RETURNING \(Application.columns)
+            """, [id])
+        return try result.first.map { row throws(PostgresError) in try Application(row: row) }
+    }
+
+    /// Writes the pipeline's results and `COMPLETED` in one statement (one transaction): text,
+    /// embedding, score, `processed_at`; clears any earlier error. Running it twice leaves the
+    /// same row.
+    public func complete(id: UUID, text: String, embedding: [Float], score: Double) async throws {
+        _ = try await client.query(
+            """
+            UPDATE applications SET status = 'COMPLETED', extracted_text = $2, embedding = $3, match_score = $4,
+                error_message = NULL, processed_at = now(), updated_at = now()
+            WHERE id = $1
+            """, [id, text, embedding, score])
+    }
+
+    /// Marks the application `FAILED` with a readable reason (never `COMPLETED` rows).
+    public func fail(id: UUID, reason: String) async throws {
+        _ = try await client.query(
+            """
+            UPDATE applications SET status = 'FAILED', error_message = $2, updated_at = now()
+            WHERE id = $1 AND status <> 'COMPLETED'
+            """, [id, String(reason.prefix(2_000))])
+    }
+
+    /// Caches the job post's embedding unless another worker stored one first; returns the
+    /// embedding now in the row.
+    public func cacheEmbedding(jobPostID: UUID, embedding: [Float]) async throws -> [Float] {
+        let result = try await client.query(
+            """
+            UPDATE job_posts SET embedding = COALESCE(embedding, $2), updated_at = now()
+            WHERE id = $1 RETURNING embedding
+            """, [jobPostID, embedding])
+        return try result.first?.decode("embedding", as: [Float]?.self) ?? embedding
+    }
+
+    /// Applications still `PENDING` that were created before `olderThan` (the sweeper's
+    /// candidates), oldest first, at most `limit`.
+    public func stalePending(olderThan: Date, limit: Int) async throws -> [(id: UUID, jobPostID: UUID)] {
+        let result = try await client.query(
+            """
+            SELECT id, job_post_id FROM applications
+            WHERE status = 'PENDING' AND created_at < $1
+            ORDER BY status, created_at LIMIT $2
+            """, [olderThan, limit])
+        return try result.map { row throws(PostgresError) in (try row.decode("id", as: UUID.self), try row.decode("job_post_id", as: UUID.self)) }
+    }
+}

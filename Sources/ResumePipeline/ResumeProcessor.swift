@@ -1,0 +1,164 @@
+import ApplicationStore
+import Foundation
+import Logging
+import Postgres
+import Providers
+
+/// Why processing one application failed, and whether the queue should retry it.
+public struct PipelineError: Error, Sendable, CustomStringConvertible {
+    /// Stable codes for `error_message` prefixes and metrics.
+    public enum Code: String, Sendable {
+        /// The application id is not in the database.
+        case unknownApplication = "unknown_application"
+        /// The application's job post is gone.
+        case unknownJobPost = "unknown_job_post"
+        /// The row has no stored file.
+        case missingFile = "missing_file"
+        /// A provider failed (storage, extraction, embedding); see the message.
+        case provider = "provider"
+        /// PostgreSQL failed.
+        case database = "database"
+    }
+
+    /// The code.
+    public var code: Code
+    /// The readable reason stored in `error_message`.
+    public var message: String
+    /// Whether a retry may succeed.
+    public var isTransient: Bool
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, isTransient: Bool) {
+        self.code = code
+        self.message = message
+        self.isTransient = isTransient
+    }
+
+    /// `"<code>: <message>"`.
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// What one run of the pipeline did.
+public enum PipelineOutcome: Sendable, Equatable {
+    /// The row went to `COMPLETED` with this score.
+    case completed(score: Double)
+    /// The row was already `COMPLETED` and `force` was not set: nothing changed.
+    case alreadyCompleted
+}
+
+/// The résumé pipeline for one application: `PENDING → PROCESSING → COMPLETED | FAILED`.
+///
+/// Load the row, fetch the stored file, extract its text, embed it, embed the job post once
+/// (cached in its row), score by cosine similarity, and write text, embedding, score and
+/// `processed_at` with `COMPLETED` in one statement. Failures set `FAILED` with a readable
+/// `error_message` and are thrown so the queue's retry policy applies (transient ones — timeouts,
+/// 429, 5xx, lost connections — are marked so). Idempotent: running it again gives the same row,
+/// and a `COMPLETED` row is left alone unless `force`.
+public struct ResumeProcessor: Sendable {
+    /// Where the rows are.
+    public let repository: ApplicationRepository
+    /// The providers.
+    public let providers: ResumeProviders
+    let logger: Logger
+
+    /// Creates a processor.
+    public init(repository: ApplicationRepository, providers: ResumeProviders, logger: Logger) {
+        self.repository = repository
+        self.providers = providers
+        self.logger = logger
+    }
+
+    /// Processes application `applicationID`. `jobPostID`, when given, must match the row's.
+    @discardableResult
+    public func process(applicationID: UUID, jobPostID: UUID? = nil, force: Bool = false) async throws(PipelineError) -> PipelineOutcome {
+        let existing = try await database { try await repository.application(id: applicationID) }
+        guard let existing else {
+            throw PipelineError(.unknownApplication, "no application \(applicationID.uuidString.lowercased())", isTransient: false)
+        }
+        if existing.status == .completed && !force { return .alreadyCompleted }
+        do {
+            return try await run(existing, expectedJobPost: jobPostID)
+        } catch {
+            // Recorded, then rethrown for the queue; a failure to record is logged, not hidden.
+            do {
+                try await repository.fail(id: applicationID, reason: error.description)
+            } catch {
+                logger.error("could not record the failure", metadata: ["application.id": "\(applicationID)", "error": "\(error)"])
+            }
+            throw error
+        }
+    }
+
+    private func run(_ existing: Application, expectedJobPost: UUID?) async throws(PipelineError) -> PipelineOutcome {
+        let id = existing.id
+        if let expectedJobPost, expectedJobPost != existing.jobPostID {
+            throw PipelineError(.unknownJobPost, "job post \(expectedJobPost) does not match the application's", isTransient: false)
+        }
+        guard let key = existing.storageKey else { throw PipelineError(.missingFile, "the application has no stored file", isTransient: false) }
+        let kind = Self.kind(of: existing)
+        _ = try await database { try await repository.startProcessing(id: id) }
+        guard let post = try await database({ try await repository.jobPost(id: existing.jobPostID) }) else {
+            throw PipelineError(.unknownJobPost, "job post \(existing.jobPostID) no longer exists", isTransient: false)
+        }
+        let text = try await provider { () async throws(ProviderError) -> String in
+            try await providers.extractor.extractText(from: StoredDocument(key: key, kind: kind, storage: providers.storage))
+        }
+        let vectors = try await provider { () async throws(ProviderError) -> [[Float]] in
+            try await providers.embedder.embed([text], task: .document)
+        }
+        guard let vector = vectors.first, vector.count == providers.embedder.dimensions else {
+            throw PipelineError(.provider, "the embedder returned no vector", isTransient: true)
+        }
+        let postVector = try await jobPostEmbedding(post)
+        guard postVector.count == vector.count else {
+            throw PipelineError(.provider, "job post embedding has \(postVector.count) dimensions, résumé \(vector.count)", isTransient: false)
+        }
+        let score = cosineSimilarity(vector, postVector)
+        try await database { try await repository.complete(id: id, text: text, embedding: vector, score: score) }
+        return .completed(score: score)
+    }
+
+    /// The job post's embedding: cached in its row, computed once (query task) when missing or
+    /// of another dimension (the embedder changed).
+    private func jobPostEmbedding(_ post: JobPost) async throws(PipelineError) -> [Float] {
+        if let cached = post.embedding, cached.count == providers.embedder.dimensions { return cached }
+        let text = post.title + "\n\n" + post.description
+        let vectors = try await provider { () async throws(ProviderError) -> [[Float]] in
+            try await providers.embedder.embed([text], task: .query)
+        }
+        guard let vector = vectors.first else { throw PipelineError(.provider, "the embedder returned no vector", isTransient: true) }
+        if post.embedding != nil {
+            // A stale cache from another embedder: replace it.
+            try await database { _ = try await repository.client.query("UPDATE job_posts SET embedding = $2 WHERE id = $1", [post.id, vector]) }
+            return vector
+        }
+        return try await database { try await repository.cacheEmbedding(jobPostID: post.id, embedding: vector) }
+    }
+
+    /// The document kind recorded at upload (content type), else the key's extension.
+    static func kind(of application: Application) -> DocumentKind {
+        if let type = application.contentType, let kind = DocumentKind.allCases.first(where: { type.hasPrefix($0.contentType.split(separator: ";")[0]) }) {
+            return kind
+        }
+        let ext = application.storageKey?.split(separator: ".").last.map(String.init) ?? ""
+        return DocumentKind(rawValue: ext) ?? .pdf
+    }
+
+    private func database<T>(_ body: () async throws -> T) async throws(PipelineError) -> T {
+        do {
+            return try await body()
+        } catch let error as PostgresError {
+            throw PipelineError(.database, error.description, isTransient: error.isTransient)
+        } catch {
+            throw PipelineError(.database, "\(error)", isTransient: true)
+        }
+    }
+
+    private func provider<T>(_ body: () async throws(ProviderError) -> T) async throws(PipelineError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw PipelineError(.provider, error.description, isTransient: error.isTransient)
+        }
+    }
+}

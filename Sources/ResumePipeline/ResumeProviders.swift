@@ -1,0 +1,80 @@
+import AppConfig
+import AWS
+import Foundation
+import Gemini
+import LocalProviders
+import Logging
+import Providers
+
+/// The providers one process uses, chosen by configuration: S3 + Textract when
+/// `AWS_S3_BUCKET_NAME` is set (DOCX and TXT still extracted locally), Gemini when
+/// `GEMINI_API_KEY` is set; otherwise the embedded defaults (local folder, local extraction,
+/// local embedder), which need no account.
+public struct ResumeProviders: Sendable {
+    /// Where files are.
+    public var storage: any ResumeStorage
+    /// Text extraction.
+    public var extractor: any TextExtractor
+    /// Embeddings.
+    public var embedder: any Embedder
+
+    /// Creates a set.
+    public init(storage: any ResumeStorage, extractor: any TextExtractor, embedder: any Embedder) {
+        self.storage = storage
+        self.extractor = extractor
+        self.embedder = embedder
+    }
+
+    /// The set `configuration` selects.
+    public static func make(_ configuration: AppConfiguration, logger: Logger) -> ResumeProviders {
+        let local = LocalExtractor(logger: logger)
+        let storage: any ResumeStorage
+        let extractor: any TextExtractor
+        if let aws = configuration.aws {
+            let credentials = AWSCredentials(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken)
+            let endpoint = aws.endpointURL.flatMap(URL.init(string:))
+            storage = S3Storage(
+                configuration: S3Configuration(bucket: aws.bucket, region: aws.region, endpoint: endpoint, credentials: credentials), logger: logger)
+            let textract = TextractExtractor(
+                configuration: TextractConfiguration(region: aws.region, endpoint: endpoint, credentials: credentials, bucket: aws.bucket),
+                logger: logger)
+            extractor = RoutingExtractor(pdf: textract, other: local)
+        } else {
+            storage = LocalFolderStorage(configuration: LocalFolderStorageConfiguration(root: configuration.dataDirectory))
+            extractor = local
+        }
+        let embedder: any Embedder
+        if let key = configuration.geminiAPIKey {
+            var gemini = GeminiConfiguration(apiKey: key, model: configuration.geminiModel, dimensions: configuration.geminiDimensions)
+            if let base = configuration.geminiBaseURL.flatMap(URL.init(string:)) { gemini.baseURL = base }
+            embedder = GeminiEmbedder(configuration: gemini, logger: logger)
+        } else {
+            embedder = LocalEmbedder()
+        }
+        return ResumeProviders(storage: storage, extractor: extractor, embedder: embedder)
+    }
+
+    /// `storage/extractor/embedder` names, for logs.
+    public var summary: String { "storage=\(storage.name) extractor=\(extractor.name) embedder=\(embedder.name)" }
+}
+
+/// PDFs to one extractor (Textract), everything else to another (local): Textract reads PDFs
+/// and images, not DOCX or text.
+public struct RoutingExtractor: TextExtractor {
+    let pdf: any TextExtractor
+    let other: any TextExtractor
+
+    /// Routes PDFs to `pdf` and the rest to `other`.
+    public init(pdf: any TextExtractor, other: any TextExtractor) {
+        self.pdf = pdf
+        self.other = other
+    }
+
+    /// `<pdf>+<other>`.
+    public var name: String { "\(pdf.name)+\(other.name)" }
+
+    /// Extracts with the extractor for `document.kind`.
+    public func extractText(from document: StoredDocument) async throws(ProviderError) -> String {
+        document.kind == .pdf ? try await pdf.extractText(from: document) : try await other.extractText(from: document)
+    }
+}
