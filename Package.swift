@@ -262,6 +262,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ResumePipelineTests",
+            dependencies: [
+                "ResumePipeline", "ResumeJobs", "ApplicationStore", "LocalProviders", "NativeQueue", "Postgres", "Providers", "Redis",
+                "RQ", "WorkerRuntime", "AppConfig", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PickleTests", dependencies: ["Pickle", "ProcessSupport", "FuzzSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AWSTests",
