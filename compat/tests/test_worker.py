@@ -364,3 +364,23 @@ def test_metrics_port_exposes_job_counters(connection, queue_name, workers):
     assert any(name.startswith("worker_job_duration_seconds") for name in values)
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
+
+
+def test_rq_suspend_and_resume_act_on_the_swift_worker(connection, queue_name, workers, swift):
+    completed = python_rq("suspend")
+    assert completed.returncode == 0, completed.stderr
+    try:
+        job = Queue(queue_name, connection=connection).enqueue("resume_processor.jobs.echo", "after resume")
+        # A burst worker leaves at once while the fleet is suspended, without touching the job.
+        swift.run("run", "--rq", "--burst", queue_name)
+        assert Job.fetch(job.id, connection=connection).get_status() == "queued"
+        worker = workers("--rq", queue_name)
+        wait_for(lambda: connection.hget(f"rq:worker:{worker.name}", "state") == b"suspended", message="never suspended")
+        time.sleep(1.5)
+        assert Job.fetch(job.id, connection=connection).get_status() == "queued"
+    finally:
+        completed = python_rq("resume")
+        assert completed.returncode == 0, completed.stderr
+    wait_for(lambda: Job.fetch(job.id, connection=connection).get_status() == "finished", message="never resumed")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
