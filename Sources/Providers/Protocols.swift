@@ -6,7 +6,7 @@ public enum DocumentKind: String, Sendable, Hashable, CaseIterable {
     case pdf
     /// A ZIP container holding `word/document.xml`.
     case docx
-    /// UTF-8 (or ASCII) text without NUL bytes.
+    /// UTF-8 (or ASCII, or Windows-1252) text without NUL bytes.
     case txt
 
     /// The MIME type stored with the file.
@@ -22,8 +22,8 @@ public enum DocumentKind: String, Sendable, Hashable, CaseIterable {
     public var fileExtension: String { rawValue }
 
     /// Detects the kind from the first bytes of a file (at least 8 KiB recommended for text):
-    /// `%PDF-` → PDF; `PK\u{3}\u{4}` whose local entries include `word/` → DOCX; valid UTF-8 with no
-    /// NUL and mostly printable characters → TXT; anything else `nil`.
+    /// `%PDF-` → PDF; `PK\u{3}\u{4}` whose local entries include `word/` → DOCX; UTF-8 (or, failing
+    /// that, Windows-1252) with no NUL and at most 1 % control characters → TXT; anything else `nil`.
     public static func detect(prefix: some Collection<UInt8>) -> DocumentKind? {
         let bytes = Array(prefix)
         if bytes.starts(with: Array("%PDF-".utf8)) { return .pdf }
@@ -39,7 +39,14 @@ public enum DocumentKind: String, Sendable, Hashable, CaseIterable {
         for _ in 0..<3 where String(validating: trimmed, as: UTF8.self) == nil && !trimmed.isEmpty {
             trimmed = trimmed.dropLast()
         }
-        guard let text = String(validating: trimmed, as: UTF8.self) else { return nil }
+        guard let text = String(validating: trimmed, as: UTF8.self) else {
+            // Not UTF-8: still text if it reads as Windows-1252 (the extractor's fallback) — every
+            // byte defined there, and almost no control characters.
+            let undefined: Set<UInt8> = [0x81, 0x8D, 0x8F, 0x90, 0x9D]
+            guard !bytes.contains(where: undefined.contains) else { return nil }
+            let controls = bytes.filter { $0 < 0x20 && ![0x0A, 0x0D, 0x09, 0x0C].contains($0) || $0 == 0x7F }.count
+            return controls * 100 <= bytes.count ? .txt : nil
+        }
         let controls = text.unicodeScalars.filter { $0.value < 0x20 && !["\n", "\r", "\t", "\u{0C}"].contains($0) }.count
         return controls * 100 <= max(1, text.unicodeScalars.count) ? .txt : nil
     }

@@ -524,12 +524,12 @@ public final class RQWorker: Service, Sendable {
             ["ZREM", RedisArgument(keys.started(queue)), RedisArgument(member)],
             ["ZREM", RedisArgument(keys.executions(job.id)), RedisArgument(executionID)],
             ["SREM", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
-            // `current_job` names this job only while it runs; with concurrent jobs it then moves to
-            // one still in the executions set, decided inside Redis so that ends racing each other
-            // never leave it naming a finished (possibly deleted) job.
-            ["EVAL", RedisArgument(Self.handOverCurrentJobScript), "2", workerKey,
-             RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(job.id)],
         ]
+        // `current_job` names this job only while it runs; with concurrent jobs it then moves to
+        // one still in the executions set, decided inside Redis so that ends racing each other
+        // never leave it naming a finished (possibly deleted) job.
+        let handOver: RedisCommand = ["EVAL", RedisArgument(Self.handOverCurrentJobScript), "2", workerKey,
+                                      RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(job.id)]
         var commands: [RedisCommand] = []
         var outcomeLabel = "finished"
         switch outcome {
@@ -593,6 +593,22 @@ public final class RQWorker: Service, Sendable {
             var attempt = 0
             try await self.persistently("job end") {
                 attempt += 1
+                // The common case — no children — in one round trip: a script that checks the
+                // dependents set and applies the same commands atomically (readers cannot tell it
+                // from the MULTI). With children, the WATCH path below releases them.
+                var script: RedisCommand = [
+                    "EVAL", RedisArgument(Self.finishScript), "4", RedisArgument(dependentsKey), RedisArgument(executionKeyName),
+                    workerKey, RedisArgument(self.keys.workerExecutions(self.configuration.name)),
+                    attempt > 1 ? "1" : "0", RedisArgument(jobID), RedisArgument(finalCommands.count),
+                ]
+                for command in finalCommands {
+                    script.append(RedisArgument(command.count))
+                    script += command
+                }
+                switch try await self.redis.send(script).int {
+                case 1, 2: return
+                default: break
+                }
                 for _ in 0..<16 {
                     let committed = try await self.redis.withConnection { connection -> Bool in
                         // WATCH, the dependents and the execution record in one round trip, then
@@ -613,7 +629,7 @@ public final class RQWorker: Service, Sendable {
                             let release = hasChildren && (parentStatus == .finished || parentStatus == .failed)
                                 ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
                                 : []
-                            return try await connection.transaction(release + finalCommands) != nil
+                            return try await connection.transaction(release + finalCommands + [handOver]) != nil
                         } catch {
                             _ = try? await connection.send("UNWATCH")
                             throw error
@@ -647,6 +663,31 @@ public final class RQWorker: Service, Sendable {
             }
         }
     }
+
+    /// KEYS: dependents set, execution hash, worker hash, worker executions set. ARGV: `1` to
+    /// check that the execution still exists (a retry after a lost reply), the job id, the number
+    /// of commands, then each command as its argument count and arguments. Returns 0 (the job has
+    /// children: use the WATCH path), 2 (already recorded) or 1 (applied, `current_job` handed over).
+    static let finishScript = """
+        if redis.call('SCARD', KEYS[1]) > 0 then return 0 end
+        if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return 2 end
+        local i = 4
+        for _ = 1, tonumber(ARGV[3]) do
+            local count = tonumber(ARGV[i])
+            redis.call(unpack(ARGV, i + 1, i + count))
+            i = i + count + 1
+        end
+        if redis.call('HGET', KEYS[3], 'current_job') == ARGV[2] then
+            local member = redis.call('SRANDMEMBER', KEYS[4])
+            if member then
+                local separator = string.find(member, ':', 1, true)
+                redis.call('HSET', KEYS[3], 'current_job', separator and string.sub(member, 1, separator - 1) or member)
+            else
+                redis.call('HDEL', KEYS[3], 'current_job')
+            end
+        end
+        return 1
+        """
 
     /// KEYS: worker hash, worker executions set; ARGV: the ending job's id. If `current_job` is
     /// that job, it becomes another running execution's job id, or is removed when none is left.
