@@ -33,12 +33,17 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Whether a retry may succeed (timeouts, 5xx, lost connections) as opposed to bad input.
     public var isTransient: Bool
+    /// Whether the handler knows a retry cannot succeed (an unreadable file, an unknown row). RQ
+    /// mode then fails the job at once even when it has `retries_left`; an unclassified failure
+    /// (`false`, the default) is retried as Python RQ retries any exception.
+    public var isPermanent: Bool
 
     /// Creates a failure.
-    public init(type: String = "JobError", _ message: String, isTransient: Bool = false) {
+    public init(type: String = "JobError", _ message: String, isTransient: Bool = false, isPermanent: Bool = false) {
         self.type = type
         self.message = message
         self.isTransient = isTransient
+        self.isPermanent = isPermanent && !isTransient
     }
 
     /// `"<type>: <message>"`, the last line of a Python traceback.
@@ -72,7 +77,7 @@ public struct JobHandlerRegistry: Sendable {
 
     /// The failure for a job whose function is not registered.
     public static func unknownFunction(_ name: String) -> JobFailure {
-        JobFailure(type: "UnknownFunctionError", "no handler is registered for '\(name)' in this worker")
+        JobFailure(type: "UnknownFunctionError", "no handler is registered for '\(name)' in this worker", isPermanent: true)
     }
 }
 

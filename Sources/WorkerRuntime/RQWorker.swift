@@ -564,7 +564,7 @@ public final class RQWorker: Service, Sendable {
                 outcomeLabel = "stopped"
                 commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "stopped"])
                 counters.withLock { $0.deadLettered += 1 }
-            } else if let left = job.retriesLeft, left > 0, failure.type != "UnknownFunctionError" {
+            } else if let left = job.retriesLeft, left > 0, !failure.isPermanent {
                 commands += try RQTransitions.retry(&job, now: ended, keys: keys, serializer: configuration.serializer)
                 outcomeLabel = "retried"
                 counters.withLock { $0.retried += 1 }
