@@ -276,7 +276,9 @@ struct PipelineBench: AsyncParsableCommand {
         ResumeJobHandler.register(into: &handlers, processor: ResumeProcessor(repository: repository, providers: providers, logger: logger))
         let worker = RQWorker(
             redis: redis, handlers: handlers,
-            configuration: RQWorkerConfiguration(queues: ["resume_processing"], dequeueTimeout: .seconds(1), concurrency: concurrency),
+            configuration: RQWorkerConfiguration(
+                name: workerNamePrefix + UUID().uuidString.prefix(8).lowercased(), queues: ["resume_processing"],
+                dequeueTimeout: .seconds(1), concurrency: concurrency),
             logger: logger)
         return RunningGroup(services: [worker], logger: logger)
     }
@@ -306,7 +308,11 @@ struct PipelineBench: AsyncParsableCommand {
         throw ValidationError("timed out waiting for \(count) COMPLETED applications")
     }
 
-    /// With `--url`: removes the RQ keys of our jobs (job hashes, results, registry entries).
+    /// The bench's RQ worker names start with this (their `rq:worker:` hashes are removed at the end).
+    static let workerNamePrefix = "bench-pipeline-"
+
+    /// With `--url`: removes the RQ keys of our jobs (job hashes, results, registry entries) and of
+    /// our dead workers.
     static func cleanRedis(_ redis: RedisClient, ids: [UUID]) async throws {
         let ours = Set(ids.map { $0.uuidString.lowercased() })
         let connection = try await redis.makeDedicatedConnection()
@@ -315,7 +321,9 @@ struct PipelineBench: AsyncParsableCommand {
         repeat {
             let reply = try await connection.send("SCAN", RedisArgument(cursor), "MATCH", "rq:*", "COUNT", "10000").array ?? []
             cursor = reply.first?.string ?? "0"
-            let keys = (reply.last?.array?.compactMap(\.string) ?? []).filter { ours.contains(String($0.suffix(36))) }
+            let keys = (reply.last?.array?.compactMap(\.string) ?? []).filter {
+                ours.contains(String($0.suffix(36))) || $0.hasPrefix("rq:worker:" + workerNamePrefix)
+            }
             if !keys.isEmpty { _ = try await connection.send(["UNLINK"] + keys.map { RedisArgument($0) }) }
         } while cursor != "0"
         for registry in ["finished", "failed", "started", "deferred", "scheduled"] where !ours.isEmpty {
