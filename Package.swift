@@ -209,6 +209,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "WorkerRuntime", "Postgres", "ApplicationStore",
+                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
