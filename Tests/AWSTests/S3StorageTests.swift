@@ -120,7 +120,10 @@ struct S3StorageTests {
         #expect(error.code == .timeout, "\(error)")
         #expect(error.isTransient)
         #expect(elapsed >= .milliseconds(280), "after \(elapsed): \(error)")
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        // Without the deadline the silent server would hold the request forever. The bound is wide
+        // because the whole suite runs in parallel with CPU-bound fuzz tests that can starve the
+        // cooperative pool (and so the deadline's timer) for tens of seconds.
+        #expect(elapsed < .seconds(90), "took \(elapsed)")
         withExtendedLifetime(silent) {}
     }
 
