@@ -291,28 +291,34 @@ public final class RQWorker: Service, Sendable {
                         continue
                     }
                     failures = 0
-                    // The ids are in hand (popped, or in the intermediate list): read their hashes
-                    // even through a Redis outage rather than drop them.
-                    var hashes: [Result<RQJob?, RQError>] = []
-                    try await persistently("job fetch") { hashes = try await store.fetchJobs(popped.map(\.1)) }
-                    for ((queue, id), hash) in zip(popped, hashes) {
-                        switch hash {
-                        case .success(let fetched?):
-                            self.activeJobs.add(1, ordering: .relaxed)
-                            lastState = "busy"
-                            group.addTask {
-                                defer {
-                                    self.activeJobs.subtract(1, ordering: .relaxed)
-                                    slotSignal.yield()
-                                }
-                                try await self.perform(fetched, queue: queue, single: single)
+                    // The ids are in hand (popped, or in the intermediate list): start them and read
+                    // their hashes in one pipelined round trip (one atomic script per job), even
+                    // through a Redis outage rather than drop them.
+                    let starts = popped.map { queue, id in
+                        (queue: queue, id: id, start: ExecutionStart(executionID: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()))
+                    }
+                    let scripts = starts.map { startScript($0.id, queue: $0.queue, start: $0.start, single: single) }
+                    var replies: [RedisReply] = []
+                    try await persistently("job start") { replies = try await self.redis.pipeline(scripts) }
+                    for (item, reply) in zip(starts, replies) {
+                        let fields = reply.fieldMap
+                        guard !fields.isEmpty else { continue }  // a missing hash is skipped, as RQ does
+                        let job: RQJob
+                        do {
+                            job = try RQJob(id: item.id, hash: fields, serializer: configuration.serializer)
+                        } catch {
+                            logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(item.id)", "error": "\(error)"])
+                            try await failUnreadable(item.id, queue: item.queue, reason: (error as? RQError)?.message ?? "\(error)", single: single, start: item.start)
+                            continue
+                        }
+                        self.activeJobs.add(1, ordering: .relaxed)
+                        lastState = "busy"
+                        group.addTask {
+                            defer {
+                                self.activeJobs.subtract(1, ordering: .relaxed)
+                                slotSignal.yield()
                             }
-                        case .success(nil):
-                            // A missing hash is skipped, as RQ does.
-                            if single { _ = try await redis.send("LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)) }
-                        case .failure(let error):
-                            logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(id)", "error": "\(error)"])
-                            try await failUnreadable(id, queue: queue, reason: error.message, single: single)
+                            try await self.perform(job, queue: item.queue, single: single, start: item.start)
                         }
                     }
                 } catch let error as RedisClientError where error.isTransient {
@@ -441,39 +447,14 @@ public final class RQWorker: Service, Sendable {
 
     // MARK: One job
 
-    private func perform(_ job: RQJob, queue: String, single: Bool) async throws {
+    private func perform(_ job: RQJob, queue: String, single: Bool, start: ExecutionStart) async throws {
         var job = job
-        let executionID = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let executionID = start.executionID
         let timeout = job.timeout ?? 180
-        let ttl = (timeout > 0 ? min(timeout, 30) : 30) + 60
-        let started = Date()
-        let nowSeconds = RQTime.unixSeconds(started)
+        let started = start.date
         let member = "\(job.id):\(executionID)"
         let executionKey = RedisArgument(keys.execution(job: job.id, execution: executionID))
-        // Execution start (RQ's parent transaction, with 3.0's executions set) and job start (the
-        // horse's transaction, 3.0 form with PERSIST inside), in one MULTI: the same records in the
-        // same order, one round trip, and no moment where one exists without the other.
-        let ts = RQTime.format(started)
-        var startCommands: [RedisCommand] = [
-            ["HSET", executionKey, "id", RedisArgument(executionID), "job_id", RedisArgument(job.id),
-             "created_at", RedisArgument(RQTime.floatSeconds(started)), "last_heartbeat", RedisArgument(RQTime.floatSeconds(started)),
-             "worker_name", RedisArgument(configuration.name)],
-            ["EXPIRE", executionKey, RedisArgument(ttl)],
-            ["ZADD", RedisArgument(keys.executions(job.id)), RedisArgument(nowSeconds + ttl + 60), RedisArgument(executionID)],
-            ["EXPIRE", RedisArgument(keys.executions(job.id)), RedisArgument(ttl + 60)],
-            ["ZADD", RedisArgument(keys.started(queue)), RedisArgument(nowSeconds + ttl), RedisArgument(member)],
-            ["SADD", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(member)],
-            ["EXPIRE", RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(ttl + 60)],
-            ["HSET", workerKey, "state", "busy", "current_job", RedisArgument(job.id), "current_job_working_time", "0",
-             "last_heartbeat", RedisArgument(ts)],
-            ["EXPIRE", workerKey, RedisArgument(ttl)],
-            ["HSET", RedisArgument(keys.job(job.id)), "last_heartbeat", RedisArgument(ts), "status", "started",
-             "started_at", RedisArgument(ts), "worker_name", RedisArgument(configuration.name)],
-            ["PERSIST", RedisArgument(keys.job(job.id))],
-        ]
-        if single { startCommands.append(["LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(job.id)]) }
-        let recordedStart = startCommands
-        try await persistently("job start") { _ = try await self.redis.transaction(recordedStart) }
+        let ts = start.isoText
         metrics.jobStarted()
         defer { metrics.jobLeft() }
         job.status = .started
@@ -689,6 +670,56 @@ public final class RQWorker: Service, Sendable {
         return 1
         """
 
+    /// The identity and time of one execution, fixed before its start script runs.
+    struct ExecutionStart: Sendable {
+        let executionID: String
+        let date = Date()
+        var isoText: String { RQTime.format(date) }
+    }
+
+    /// The start of a job as one atomic script (RQ's execution-start and job-start transactions,
+    /// same records, same order), returning the job hash — or nothing for a missing hash, whose
+    /// id is then only removed from the intermediate list.
+    private func startScript(_ id: String, queue: String, start: ExecutionStart, single: Bool) -> RedisCommand {
+        [
+            "EVAL", RedisArgument(Self.startJobScript), "7", RedisArgument(keys.job(id)),
+            RedisArgument(keys.execution(job: id, execution: start.executionID)), RedisArgument(keys.executions(id)),
+            RedisArgument(keys.started(queue)), RedisArgument(keys.workerExecutions(configuration.name)), workerKey,
+            RedisArgument(keys.intermediate(queue)),
+            RedisArgument(id), RedisArgument(start.executionID), RedisArgument(RQTime.floatSeconds(start.date)),
+            RedisArgument(start.isoText), RedisArgument(RQTime.unixSeconds(start.date)), RedisArgument(configuration.name),
+            single ? "1" : "0",
+        ]
+    }
+
+    /// KEYS: job, execution, executions zset, `rq:wip:Q`, worker executions, worker, intermediate
+    /// list. ARGV: job id, execution id, now as float seconds, now as RQ timestamp, now as Unix
+    /// seconds, worker name, `1` when dequeued through the intermediate list. TTLs as RQ: the job's
+    /// `timeout` (default 180; ≤ 0 means none) capped at 30, plus 60.
+    static let startJobScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+            if ARGV[7] == '1' then redis.call('LREM', KEYS[7], 1, ARGV[1]) end
+            return false
+        end
+        local timeout = tonumber(redis.call('HGET', KEYS[1], 'timeout') or '') or 180
+        local ttl = (timeout > 0 and math.min(timeout, 30) or 30) + 60
+        local now = tonumber(ARGV[5])
+        local member = ARGV[1] .. ':' .. ARGV[2]
+        redis.call('HSET', KEYS[2], 'id', ARGV[2], 'job_id', ARGV[1], 'created_at', ARGV[3], 'last_heartbeat', ARGV[3], 'worker_name', ARGV[6])
+        redis.call('EXPIRE', KEYS[2], ttl)
+        redis.call('ZADD', KEYS[3], now + ttl + 60, ARGV[2])
+        redis.call('EXPIRE', KEYS[3], ttl + 60)
+        redis.call('ZADD', KEYS[4], now + ttl, member)
+        redis.call('SADD', KEYS[5], member)
+        redis.call('EXPIRE', KEYS[5], ttl + 60)
+        redis.call('HSET', KEYS[6], 'state', 'busy', 'current_job', ARGV[1], 'current_job_working_time', '0', 'last_heartbeat', ARGV[4])
+        redis.call('EXPIRE', KEYS[6], ttl)
+        redis.call('HSET', KEYS[1], 'last_heartbeat', ARGV[4], 'status', 'started', 'started_at', ARGV[4], 'worker_name', ARGV[6])
+        redis.call('PERSIST', KEYS[1])
+        if ARGV[7] == '1' then redis.call('LREM', KEYS[7], 1, ARGV[1]) end
+        return redis.call('HGETALL', KEYS[1])
+        """
+
     /// KEYS: worker hash, worker executions set; ARGV: the ending job's id. If `current_job` is
     /// that job, it becomes another running execution's job id, or is removed when none is left.
     static let handOverCurrentJobScript = """
@@ -723,9 +754,22 @@ public final class RQWorker: Service, Sendable {
     }
 
     /// A hash that cannot be parsed: failed with the reason instead of crashing the worker.
-    private func failUnreadable(_ id: String, queue: String, reason: String, single: Bool) async throws {
+    private func failUnreadable(_ id: String, queue: String, reason: String, single: Bool, start: ExecutionStart? = nil) async throws {
         let ttl = RQTransitions.defaultFailureTTL
-        var commands: [RedisCommand] = [
+        var commands: [RedisCommand] = []
+        if let start {
+            // Undo the execution the start script recorded.
+            let member = RedisArgument("\(id):\(start.executionID)")
+            commands += [
+                ["DEL", RedisArgument(keys.execution(job: id, execution: start.executionID))],
+                ["ZREM", RedisArgument(keys.started(queue)), member],
+                ["ZREM", RedisArgument(keys.executions(id)), RedisArgument(start.executionID)],
+                ["SREM", RedisArgument(keys.workerExecutions(configuration.name)), member],
+                ["EVAL", RedisArgument(Self.handOverCurrentJobScript), "2", workerKey,
+                 RedisArgument(keys.workerExecutions(configuration.name)), RedisArgument(id)],
+            ]
+        }
+        commands += [
             ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(RQTime.format(Date()))],
             ["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(RQTime.unixSeconds(Date()) + ttl), RedisArgument(id)],
         ]
