@@ -85,11 +85,18 @@ public final class RQWorker: Service, Sendable {
     private struct RunningJob {
         var jobID: String
         var task: Task<Result<PythonValue, JobFailure>, Never>?
+        var queue: String
+        var started: Date
+        /// The job's `timeout` in seconds (≤ 0: none).
+        var timeout: Int
+        var deadline: ContinuousClock.Instant
     }
 
     private struct RunningJobs {
         var jobs: [String: RunningJob] = [:]
         var stopRequested: Set<String> = []
+        /// Executions the job monitor cancelled because their deadline passed.
+        var timedOut: Set<String> = []
     }
 
     /// Creates a worker.
@@ -115,6 +122,7 @@ public final class RQWorker: Service, Sendable {
                 // Commands arrive on rq:pubsub:W while the loop works (rq-wire §7, §12.8).
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await self.listenForCommands() }
+                    group.addTask { await self.monitorJobs() }
                     if self.configuration.withScheduler {
                         group.addTask { try await self.runScheduler() }
                     }
@@ -181,6 +189,47 @@ public final class RQWorker: Service, Sendable {
         }
         _ = try await redis.transaction(commands)
         logger.info("rq worker stopped", metadata: ["worker.name": "\(configuration.name)"])
+    }
+
+    /// One task watching every running job: cancels a job whose `timeout` passed (recorded as
+    /// RQ's `JobTimeoutException`) and sends the busy heartbeats (rq-wire §5.6) every
+    /// `jobMonitoringInterval`, so RQ never takes a long job for abandoned.
+    private func monitorJobs() async {
+        let clock = ContinuousClock()
+        var nextHeartbeat = clock.now.advanced(by: configuration.jobMonitoringInterval)
+        let tick = min(Duration.milliseconds(100), configuration.jobMonitoringInterval)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            let now = clock.now
+            let snapshot = running.withLock { state -> [(String, RunningJob)] in
+                for (executionID, job) in state.jobs where job.deadline <= now && !state.timedOut.contains(executionID) {
+                    state.timedOut.insert(executionID)
+                    job.task?.cancel()
+                }
+                return Array(state.jobs)
+            }
+            guard now >= nextHeartbeat else { continue }
+            nextHeartbeat = now.advanced(by: configuration.jobMonitoringInterval)
+            for (executionID, job) in snapshot {
+                let elapsed = Int(Date().timeIntervalSince(job.started))
+                let ttl = (job.timeout > 0 ? max(0, min(job.timeout - elapsed, 30)) : 30) + 60
+                try? await busyHeartbeat(jobID: job.jobID, executionID: executionID, queue: job.queue, ttl: ttl)
+            }
+        }
+    }
+
+    /// Runs a handler, mapping what it throws to a ``JobFailure`` (cancellation: the worker is
+    /// shutting down, or the monitor or a stop command stopped the job; the caller tells which).
+    private static func call(_ handler: JobHandler, _ context: JobContext) async -> Result<PythonValue, JobFailure> {
+        do {
+            return .success(try await handler(context))
+        } catch let failure as JobFailure {
+            return .failure(failure)
+        } catch is CancellationError {
+            return .failure(JobFailure(type: "ShutDownImminentException", "the worker was shut down while the job ran", isTransient: true))
+        } catch {
+            return .failure(JobFailure(type: String(describing: type(of: error)), "\(error)"))
+        }
     }
 
     /// Commands arrive on `rq:pubsub:W` while the loop works (rq-wire §7, §12.8); a lost
@@ -467,25 +516,19 @@ public final class RQWorker: Service, Sendable {
         var outcome: Result<PythonValue, JobFailure>
         if let handler = handlers.handler(for: job.call.functionName) {
             let limit: Duration = timeout > 0 ? .seconds(timeout) : .seconds(365 * 86_400)
-            // Unstructured on purpose: the pubsub listener needs this handle to stop this one job
-            // (stop-job) without touching the worker. Cancelling the worker cancels it too.
-            let task = Task { await NativeWorker.run(handler, context, timeout: limit) }
-            running.withLock { $0.jobs[executionID] = RunningJob(jobID: job.id, task: task) }
-            let jobID = job.id
-            outcome = await withTaskGroup(of: Void.self) { group in
-                // Busy heartbeats while the job runs (rq-wire §5.6), so RQ never takes it for abandoned.
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: self.configuration.jobMonitoringInterval)
-                        if Task.isCancelled { return }
-                        let elapsed = Int(Date().timeIntervalSince(started))
-                        let ttl = (timeout > 0 ? max(0, min(timeout - elapsed, 30)) : 30) + 60
-                        try? await self.busyHeartbeat(jobID: jobID, executionID: executionID, queue: queue, ttl: ttl)
-                    }
-                }
-                let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-                group.cancelAll()
-                return result
+            // Unstructured on purpose: the pubsub listener (stop-job) and the job monitor (timeout)
+            // need this handle to stop this one job without touching the worker. Cancelling the
+            // worker cancels it too. Busy heartbeats and deadlines are the job monitor's, one task
+            // for all running jobs (see `monitorJobs`), not two tasks and two timers per job.
+            let task = Task { await Self.call(handler, context) }
+            running.withLock {
+                $0.jobs[executionID] = RunningJob(
+                    jobID: job.id, task: task, queue: queue, started: started, timeout: timeout,
+                    deadline: ContinuousClock.now.advanced(by: limit))
+            }
+            outcome = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            if running.withLock({ $0.timedOut.remove(executionID) != nil }) {
+                outcome = .failure(JobFailure(type: "JobTimeoutException", "Task exceeded maximum timeout value (\(limit))", isTransient: true))
             }
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.call.functionName))

@@ -384,3 +384,14 @@ def test_rq_suspend_and_resume_act_on_the_swift_worker(connection, queue_name, w
     wait_for(lambda: Job.fetch(job.id, connection=connection).get_status() == "finished", message="never resumed")
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
+
+
+def test_job_timeout_fails_the_job_like_rq(connection, queue_name, swift):
+    q = Queue(queue_name, connection=connection)
+    slow = q.enqueue("resume_processor.jobs.sleep", 30, job_timeout=1)
+    started = time.time()
+    swift.run("run", "--rq", "--burst", queue_name)
+    assert time.time() - started < 15
+    job = Job.fetch(slow.id, connection=connection)
+    assert job.get_status() == "failed"
+    assert "JobTimeoutException" in job.latest_result().exc_string
