@@ -126,11 +126,11 @@ let package = Package(
         ),
 
         // The résumé domain: provider protocols, then one adapter module per provider family.
-        .target(name: "Providers", swiftSettings: swiftSettings),
+        .target(name: "Providers", dependencies: ["ClientSupport"], swiftSettings: swiftSettings),
         .target(
             name: "AWS",
             dependencies: [
-                "Providers",
+                "Providers", "ClientSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 
 /// The document formats the pipeline accepts, decided by magic bytes, never by a client's header.
@@ -97,7 +98,7 @@ public enum StorageKey {
     public static func make(for id: UUID, kind: DocumentKind, date: Date = Date()) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         let datePath = String(format: "%04d/%02d/%02d", year, month, day)
         return "resumes/\(datePath)/\(id.uuidString.lowercased()).\(kind.fileExtension)"
     }
@@ -110,18 +111,6 @@ public enum StorageKey {
             !part.isEmpty && part != "." && part != ".."
                 && part.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
         }
-    }
-
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

@@ -701,15 +701,7 @@ public final class RQWorker: Service, Sendable {
             redis.call(unpack(ARGV, i + 1, i + count))
             i = i + count + 1
         end
-        if redis.call('HGET', KEYS[3], 'current_job') == ARGV[2] then
-            local member = redis.call('SRANDMEMBER', KEYS[4])
-            if member then
-                local separator = string.find(member, ':', 1, true)
-                redis.call('HSET', KEYS[3], 'current_job', separator and string.sub(member, 1, separator - 1) or member)
-            else
-                redis.call('HDEL', KEYS[3], 'current_job')
-            end
-        end
+        \(handOverLua(worker: "KEYS[3]", executions: "KEYS[4]", job: "ARGV[2]"))
         return 1
         """
 
@@ -766,17 +758,26 @@ public final class RQWorker: Service, Sendable {
     /// KEYS: worker hash, worker executions set; ARGV: the ending job's id. If `current_job` is
     /// that job, it becomes another running execution's job id, or is removed when none is left.
     static let handOverCurrentJobScript = """
-        if redis.call('HGET', KEYS[1], 'current_job') == ARGV[1] then
-            local member = redis.call('SRANDMEMBER', KEYS[2])
-            if member then
-                local separator = string.find(member, ':', 1, true)
-                redis.call('HSET', KEYS[1], 'current_job', separator and string.sub(member, 1, separator - 1) or member)
-            else
-                redis.call('HDEL', KEYS[1], 'current_job')
-            end
-        end
+        \(handOverLua(worker: "KEYS[1]", executions: "KEYS[2]", job: "ARGV[1]"))
         return 0
         """
+
+    /// The Lua of the `current_job` hand-over, shared by both scripts that end a job: if the
+    /// worker hash's `current_job` is `job`, it becomes the job id of another member of the
+    /// worker's executions set (`ID:E`), or is removed when the set is empty.
+    private static func handOverLua(worker: String, executions: String, job: String) -> String {
+        """
+        if redis.call('HGET', \(worker), 'current_job') == \(job) then
+            local member = redis.call('SRANDMEMBER', \(executions))
+            if member then
+                local separator = string.find(member, ':', 1, true)
+                redis.call('HSET', \(worker), 'current_job', separator and string.sub(member, 1, separator - 1) or member)
+            else
+                redis.call('HDEL', \(worker), 'current_job')
+            end
+        end
+        """
+    }
 
     /// One busy heartbeat, 3.0's form (`ZADD … XX`), which 2.12 reads the same.
     private func busyHeartbeat(jobID: String, executionID: String, queue: String, ttl: Int) async throws {

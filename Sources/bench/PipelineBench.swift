@@ -347,6 +347,8 @@ struct RunningGroup: Sendable {
     init(services: [any Service], logger: Logger) {
         let group = ServiceGroup(services: services, logger: logger)
         self.group = group
+        // Unstructured on purpose: the bench drives uploads while the API and worker run, and
+        // `stop()` awaits this task after a graceful shutdown, so it never outlives the bench.
         task = Task { try await group.run() }
     }
 
