@@ -137,12 +137,16 @@ public struct NativeQueueClient: Sendable {
     }
 
     /// The reaper: every registered worker whose heartbeat key expired is presumed dead; the jobs
-    /// in its processing list go back to the front of the queue. Returns the ids returned.
+    /// in its processing list go back to the front of the queue. `alive` (the calling worker) is
+    /// never reaped. Returns the ids returned.
     @discardableResult
-    public func reapDeadWorkers() async throws -> [String] {
+    public func reapDeadWorkers(excluding alive: String? = nil) async throws -> [String] {
         let workers = try await redis.send("SMEMBERS", RedisArgument(keys.workers)).array?.compactMap(\.string) ?? []
         var returned: [String] = []
-        for worker in workers where try await redis.send("EXISTS", RedisArgument(keys.heartbeat(worker))).int == 0 {
+        // A worker that is reaping is alive: it never reclaims its own running jobs, even when its
+        // heartbeat expired because the process was starved of CPU for longer than the TTL.
+        for worker in workers where worker != alive {
+            guard try await redis.send("EXISTS", RedisArgument(keys.heartbeat(worker))).int == 0 else { continue }
             returned += try await reclaim(worker)
             _ = try await redis.send("SREM", RedisArgument(keys.workers), RedisArgument(worker))
         }

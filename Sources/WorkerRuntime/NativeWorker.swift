@@ -140,7 +140,7 @@ public final class NativeWorker: Service, Sendable {
 
     private func runLoops() async throws {
         // Recover dead workers' jobs and due retries before fetching, so a burst run sees them.
-        let returned = try await queue.reapDeadWorkers()
+        let returned = try await queue.reapDeadWorkers(excluding: configuration.name)
         if !returned.isEmpty { logger.warning("returned jobs of dead workers", metadata: ["jobs": "\(returned)"]) }
         try await queue.promoteDue()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -159,7 +159,7 @@ public final class NativeWorker: Service, Sendable {
                         if let length = try await self.redis.send("LLEN", RedisArgument(self.queue.keys.queue)).int {
                             self.metrics.queueLength(self.queue.keys.queue, length)
                         }
-                        let returned = try await self.queue.reapDeadWorkers()
+                        let returned = try await self.queue.reapDeadWorkers(excluding: self.configuration.name)
                         if !returned.isEmpty { self.logger.warning("returned jobs of dead workers", metadata: ["jobs": "\(returned)"]) }
                     } catch is CancellationError {
                         return

@@ -87,6 +87,26 @@ struct NativeQueueTests {
         }
     }
 
+    @Test func aWorkerNeverReapsItselfEvenWithAnExpiredHeartbeat() async throws {
+        try await withTestRedis { redis in
+            let queue = client(redis)
+            let running = try await queue.enqueue(function: "f")
+            let connection = try await redis.makeDedicatedConnection()
+            defer { connection.close() }
+            // A worker starved of CPU longer than its heartbeat TTL is still alive when it reaps.
+            try await queue.heartbeat(worker: "starved", ttl: .milliseconds(50))
+            _ = try #require(try await queue.dequeue(worker: "starved", on: connection, timeout: .seconds(1)))
+            try await waitUntil(.seconds(5), "the heartbeat to expire") {
+                try await redis.send("EXISTS", RedisArgument(queue.keys.heartbeat("starved"))).int == 0
+            }
+            #expect(try await queue.reapDeadWorkers(excluding: "starved") == [])
+            #expect(try await queue.queuedIDs().isEmpty)
+            #expect(try await redis.send("LRANGE", RedisArgument(queue.keys.processing("starved")), "0", "-1") == .array([.bulk(Array(running.utf8))]))
+            // Another worker's reaper does take it back.
+            #expect(try await queue.reapDeadWorkers(excluding: "other") == [running])
+        }
+    }
+
     @Test func missingHashIsSkipped() async throws {
         try await withTestRedis { redis in
             let queue = client(redis)
