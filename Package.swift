@@ -78,6 +78,8 @@ let package = Package(
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
+        // Fuzz targets over the upload form reader and the SigV4 signer, shared by `bench fuzz` and the tests.
+        .target(name: "FuzzTargets", dependencies: ["FuzzSupport", "AWS"], swiftSettings: swiftSettings),
         .target(name: "NativeQueue", dependencies: ["Pickle", "RQ", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
         .target(
             name: "WorkerRuntime",
@@ -209,7 +211,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "WorkerRuntime", "Postgres", "ApplicationStore",
-                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini",
+                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FuzzTargets",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -256,7 +258,7 @@ let package = Package(
             name: "HTTPAPITests",
             dependencies: [
                 "HTTPAPI", "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle",
-                "AppConfig", "ResumeJobs", "TestSupport",
+                "AppConfig", "ResumeJobs", "TestSupport", "FuzzSupport", "FuzzTargets",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -151,9 +151,11 @@ final class MultipartFormReader {
     private var failure: FormReadError?
     private var received = 0
     private var closed = false
+    private var headerNames: HeaderNameGuard
 
     init(boundary: String, limits: UploadLimits) {
         self.parser = MultipartParser(boundary: boundary)
+        self.headerNames = HeaderNameGuard(boundary: boundary)
         self.limits = limits
         self.closingDelimiter = Array("\r\n--\(boundary)--".utf8)
         parser.onHeader = { [unowned self] name, value in
@@ -175,6 +177,11 @@ final class MultipartFormReader {
         received += buffer.readableBytes
         guard received <= limits.maxBodyBytes else { throw .tooLarge }
         trackClosingDelimiter(buffer.readableBytesView)
+        // MultipartKit 4.7.1 indexes a 128-entry table with each header-name byte: a byte ≥ 0x80
+        // there traps (a one-request crash of the whole server). Refuse such bodies first.
+        guard headerNames.scan(buffer.readableBytesView) else {
+            throw .malformed("a part header name contains a non-ASCII byte")
+        }
         do {
             try parser.execute(buffer)
         } catch {
@@ -271,5 +278,116 @@ final class MultipartFormReader {
             start += 1
         }
         return false
+    }
+}
+
+/// Follows the body the way MultipartKit's parser walks it, closely enough to know when a byte lands
+/// in a part's header *name*, and reports a non-ASCII byte there (which MultipartKit 4.7.1 turns
+/// into an out-of-range table read). Conservative: it treats every `--boundary` as a delimiter,
+/// even one the parser would not (no preceding CRLF), so it sees at least every header name the
+/// parser sees. Header values (e.g. a UTF-8 `filename`) are not restricted.
+struct HeaderNameGuard {
+    private enum State { case body, afterDelimiter, expectLF, name, value, afterValue }
+    private let delimiter: [UInt8]
+    private let failure: [Int]
+    private var matched = 0
+    private var state = State.body
+
+    init(boundary: String) {
+        delimiter = Array("--\(boundary)".utf8)
+        // Knuth–Morris–Pratt failure table, so that overlapping delimiter starts are not missed.
+        var table = [Int](repeating: 0, count: delimiter.count)
+        var k = 0
+        for index in 1..<delimiter.count {
+            while k > 0, delimiter[index] != delimiter[k] { k = table[k - 1] }
+            if delimiter[index] == delimiter[k] { k += 1 }
+            table[index] = k
+        }
+        failure = table
+    }
+
+    /// Scans the next chunk; `false` when a header-name byte is not ASCII.
+    mutating func scan(_ bytes: ByteBufferView) -> Bool {
+        bytes.withContiguousStorageIfAvailable { scan(buffer: $0) } ?? Array(bytes).withUnsafeBufferPointer { scan(buffer: $0) }
+    }
+
+    private mutating func scan(buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in buffer {
+            switch state {
+            case .body:
+                while matched > 0, byte != delimiter[matched] { matched = failure[matched - 1] }
+                if byte == delimiter[matched] { matched += 1 }
+                if matched == delimiter.count {
+                    matched = 0
+                    state = .afterDelimiter
+                }
+            case .afterDelimiter: state = byte == 13 ? .expectLF : .body
+            case .expectLF: state = byte == 10 ? .name : .body
+            case .name:
+                if byte >= 0x80 { return false }
+                if byte == 58 { state = .value } else if byte == 13 { state = .body }
+            case .value: if byte == 13 { state = .afterValue }
+            case .afterValue: state = byte == 10 ? .name : .body
+            }
+        }
+        return true
+    }
+}
+
+/// Drives the upload form parser without a server, as `POST /resumes/upload` does while streaming:
+/// the boundary from the content type, then the body fed in `chunkSize` pieces. For fuzzers and
+/// tools; the route itself uses the same reader.
+public enum UploadFormProbe {
+    /// Why a body was refused; the route answers 415, 400 or 413 for these.
+    public enum Refusal: Error, Sendable, Equatable {
+        /// The content type is not `multipart/form-data` (415).
+        case notMultipart
+        /// The boundary parameter is missing or invalid (400).
+        case badBoundary
+        /// The body is over the limits (413).
+        case tooLarge
+        /// The body is not a well-formed form (400), with the route's reason.
+        case malformed(String)
+        /// Too many parts (400).
+        case tooManyParts
+    }
+
+    /// One parsed part: its name, file name if any, and byte count.
+    public struct Part: Sendable, Hashable {
+        /// The `name` parameter.
+        public var name: String
+        /// The `filename` parameter.
+        public var filename: String?
+        /// Bytes kept (text fields are cut at their limit).
+        public var size: Int
+    }
+
+    /// Parses `body` as the route would; `chunkSize` must be at least 1.
+    public static func parse(
+        contentType: String?, body: [UInt8], chunkSize: Int, limits: UploadLimits = UploadLimits()
+    ) throws(Refusal) -> [Part] {
+        let boundary: String
+        switch MultipartContentType.parse(contentType) {
+        case .boundary(let value): boundary = value
+        case .notMultipart: throw .notMultipart
+        case .badBoundary: throw .badBoundary
+        }
+        let reader = MultipartFormReader(boundary: boundary, limits: limits)
+        do throws(FormReadError) {
+            var offset = 0
+            let step = max(1, chunkSize)
+            while offset < body.count {
+                let end = min(body.count, offset + step)
+                try reader.feed(ByteBuffer(bytes: body[offset..<end]))
+                offset = end
+            }
+            return try reader.finish().map { Part(name: $0.name, filename: $0.filename, size: $0.data.count) }
+        } catch {
+            switch error {
+            case .tooLarge: throw .tooLarge
+            case .malformed(let reason): throw .malformed(reason)
+            case .tooManyParts: throw .tooManyParts
+            }
+        }
     }
 }

@@ -57,6 +57,15 @@ struct RunWorker: AsyncParsableCommand {
     @Option(name: .long, help: "RQ payload serializer: pickle (RQ's default) or json.")
     var serializer: RQSerializer = .pickle
 
+    @Option(name: .long, help: "RQ mode: seconds between registry maintenance passes (abandoned jobs, dead workers, stuck intermediate entries), like `rq worker --maintenance-interval`.")
+    var maintenanceInterval = 600
+
+    @Option(name: .long, help: "Seconds an application may stay PENDING with no live queue job before the sweeper enqueues it again.")
+    var sweepAfter = 60
+
+    @Option(name: .long, help: "Seconds between two pending sweeps.")
+    var sweepInterval = 30
+
     @Argument(help: "RQ mode: the queues to listen on, in priority order (default: resume_processing).")
     var queues: [String] = []
 
@@ -67,6 +76,8 @@ struct RunWorker: AsyncParsableCommand {
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must not be negative") }
         if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1-65535") }
         guard jobTimeout >= 1 else { throw ValidationError("--job-timeout must be at least 1 second") }
+        guard maintenanceInterval >= 1 else { throw ValidationError("--maintenance-interval must be at least 1 second") }
+        guard sweepAfter >= 1, sweepInterval >= 1 else { throw ValidationError("--sweep-after and --sweep-interval must be at least 1 second") }
     }
 
     func run() async throws {
@@ -87,7 +98,9 @@ struct RunWorker: AsyncParsableCommand {
             let enqueuer: any JobEnqueuer = mode == .rq ? RQJobEnqueuer(store: RQStore(redis: redis)) : NativeJobEnqueuer(redis: redis)
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: postgres),
-                .init(service: PendingSweeper(repository: repository, enqueuer: enqueuer, logger: logger)),
+                .init(service: PendingSweeper(
+                    repository: repository, enqueuer: enqueuer,
+                    configuration: .init(age: .seconds(sweepAfter), interval: .seconds(sweepInterval)), logger: logger)),
             ]
             if let metricsPort {
                 services.append(.init(service: try MetricsServer(port: metricsPort, logger: logger)))
@@ -98,6 +111,7 @@ struct RunWorker: AsyncParsableCommand {
                     queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
                     concurrency: running, withScheduler: withScheduler)
                 if let name { settings.name = name }
+                settings.maintenanceInterval = .seconds(maintenanceInterval)
                 let worker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
                 statistics = { worker.statistics }

@@ -146,6 +146,10 @@ struct HostileRequestTests {
         rawForm("empty part name", Array("--XYZ\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nhello\r\n--XYZ--\r\n".utf8))
         rawForm("bare LF line endings", Array("--XYZ\nContent-Disposition: form-data; name=\"a\"\n\nhello\n--XYZ--\n".utf8))
         rawForm("closing boundary only", Array("--XYZ--\r\n".utf8))
+        // Found by `bench fuzz`: MultipartKit 4.7.1 traps on a header-name byte ≥ 0x80 (the server
+        // would crash); the reader refuses it first. UTF-8 in header *values* stays accepted.
+        rawForm("non-ASCII header name", Array("--XYZ\r\nContent-Disposition: form-data; name=\"a\"\r\nX-\u{e9}t\u{e9}: 1\r\n\r\nhello\r\n--XYZ--\r\n".utf8))
+        rawForm("non-ASCII byte first in a header name", [UInt8]("--XYZ\r\n".utf8) + [0xFF] + Array(": x\r\n\r\nhello\r\n--XYZ--\r\n".utf8))
         rawForm("truncated mid-part", Array("--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.4 trunc".utf8))
 
         // Job posts.
