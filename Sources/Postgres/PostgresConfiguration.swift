@@ -9,7 +9,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
     var password: String?
     /// Bound on establishing a connection. Default: `.seconds(5)`.
     public var connectTimeout: Duration
-    /// Pacing of reconnect attempts. Default: `Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2))`.
+    /// Pacing of reconnect attempts. Default: `Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1))`.
     public var reconnectBackoff: Backoff
     /// How long one operation keeps trying to (re)connect before failing. Default: `.seconds(10)`.
     public var reconnectBudget: Duration
@@ -27,7 +27,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public init(
         url: String,
         connectTimeout: Duration = .seconds(5),
-        reconnectBackoff: Backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2)),
+        reconnectBackoff: Backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1)),
         reconnectBudget: Duration = .seconds(10),
         maximumConnections: Int = 5,
         applicationName: String = "resume-processor"

@@ -23,7 +23,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// Bound on waiting for a reply (blocking commands add their own timeout). `nil` waits forever.
     /// Default: `.seconds(30)`.
     public var commandTimeout: Duration?
-    /// Pacing of reconnect attempts after the server went away. Default: `Backoff()` (50 ms → 2 s).
+    /// Pacing of reconnect attempts after the server went away. Default: 50 ms doubling to 1 s, so a
+    /// client is back at most about a second after the server is (the chaos suite's goal is 2 s).
     public var reconnectBackoff: Backoff
     /// How long one operation keeps trying to (re)connect before it fails with
     /// ``RedisClientError/Code/connectionFailed``. Default: `.seconds(10)`.
@@ -41,7 +42,7 @@ public struct RedisConfiguration: Sendable, Hashable {
         database: Int = 0,
         connectTimeout: Duration = .seconds(5),
         commandTimeout: Duration? = .seconds(30),
-        reconnectBackoff: Backoff = Backoff(),
+        reconnectBackoff: Backoff = Backoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(1)),
         reconnectBudget: Duration = .seconds(10),
         maximumConnections: Int = 8,
         clientName: String? = nil

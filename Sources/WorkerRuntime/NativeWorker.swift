@@ -200,7 +200,7 @@ public final class NativeWorker: Service, Sendable {
             } catch {
                 logger.warning("fetch failed; retrying", metadata: ["error": "\(error)"])
                 try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                backoff = min(backoff * 2, .seconds(1))
                 continue
             }
             guard let job else {

@@ -37,6 +37,12 @@ public struct RQWorkerConfiguration: Sendable {
     /// How often the idle heartbeat (worker TTL, `rq:suspended` check, queue length sample) runs at
     /// most. Default: `.seconds(1)`.
     public var heartbeatInterval: Duration = .seconds(1)
+    /// A registered worker whose `rq:pubsub:W` channel has had no subscriber for this long is
+    /// declared dead and its started jobs are retried (or failed) at once, instead of after RQ's
+    /// 60–90 s started-registry expiry; `nil` turns the check off. Default: `.seconds(15)`.
+    public var vanishedWorkerGrace: Duration? = .seconds(15)
+    /// How often the vanished-worker check runs. Default: `.seconds(5)`.
+    public var vanishedWorkerCheckInterval: Duration = .seconds(5)
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
@@ -197,10 +203,16 @@ public final class RQWorker: Service, Sendable {
     private func monitorJobs() async {
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now.advanced(by: configuration.jobMonitoringInterval)
+        var nextReclaim = clock.now.advanced(by: configuration.vanishedWorkerCheckInterval)
+        let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
         let tick = min(Duration.milliseconds(100), configuration.jobMonitoringInterval)
         while !Task.isCancelled {
             try? await Task.sleep(for: tick)
             let now = clock.now
+            if let grace = configuration.vanishedWorkerGrace, now >= nextReclaim {
+                nextReclaim = now.advanced(by: configuration.vanishedWorkerCheckInterval)
+                await reclaimVanishedWorkers(store, grace: grace)
+            }
             let snapshot = running.withLock { state -> [(String, RunningJob)] in
                 for (executionID, job) in state.jobs where job.deadline <= now && !state.timedOut.contains(executionID) {
                     state.timedOut.insert(executionID)
@@ -235,7 +247,7 @@ public final class RQWorker: Service, Sendable {
     /// Commands arrive on `rq:pubsub:W` while the loop works (rq-wire §7, §12.8); a lost
     /// subscription (Redis restarting) is renewed with backoff until the worker stops.
     private func listenForCommands() async {
-        let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(5))
+        let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1))
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -290,7 +302,7 @@ public final class RQWorker: Service, Sendable {
         var nextMaintenance = clock.now
         var nextHeartbeat = clock.now
         var lastState = ""
-        let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(5))
+        let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1))
         var failures = 0
         // Slots: `active` jobs run as children of a discarding group; each signals `slotFreed` when
         // it ends, so the loop can wait for room without collecting results.
@@ -442,6 +454,26 @@ public final class RQWorker: Service, Sendable {
     }
 
     /// RQ's maintenance pass; failures are logged, never fatal (the next pass tries again).
+    /// Jobs of workers whose command channel went silent (killed, host gone) are retried or failed
+    /// after `grace` instead of RQ's 60–90 s (``RQStore/reclaimVanishedWorkers(queue:grace:excluding:now:)``).
+    private func reclaimVanishedWorkers(_ store: RQStore, grace: Duration) async {
+        for queue in configuration.queues {
+            do {
+                let report = try await store.reclaimVanishedWorkers(queue: queue, grace: grace, excluding: configuration.name)
+                if !report.workers.isEmpty {
+                    logger.warning("workers vanished; their jobs were reclaimed", metadata: [
+                        "rq.queue": "\(queue)", "workers": "\(report.workers)", "jobs.retried": "\(report.retried.count)",
+                        "jobs.failed": "\(report.failed.count)",
+                    ])
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.debug("vanished-worker check failed; will retry", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     private func maintain(_ store: RQStore) async {
         do {
             let report = try await store.runMaintenance(queues: configuration.queues, workerName: configuration.name)
@@ -674,7 +706,7 @@ public final class RQWorker: Service, Sendable {
     /// Runs a Redis write that must happen (a job's start or end record), retrying transient
     /// connection failures with capped backoff for up to about five minutes.
     private func persistently(_ what: String, _ operation: () async throws -> Void) async throws {
-        let backoff = Backoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(5))
+        let backoff = Backoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(1))
         var attempt = 0
         while true {
             do {

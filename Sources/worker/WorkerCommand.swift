@@ -60,6 +60,9 @@ struct RunWorker: AsyncParsableCommand {
     @Option(name: .long, help: "RQ mode: seconds between registry maintenance passes (abandoned jobs, dead workers, stuck intermediate entries), like `rq worker --maintenance-interval`.")
     var maintenanceInterval = 600
 
+    @Option(name: .long, help: "RQ mode: seconds a registered worker's rq:pubsub channel may stay without a subscriber (the process is gone) before its started jobs are retried or failed; 0 leaves them to RQ's own 60-90 s started-registry expiry.")
+    var reclaimAfter = 15
+
     @Option(name: .long, help: "Seconds an application may stay PENDING with no live queue job before the sweeper enqueues it again.")
     var sweepAfter = 60
 
@@ -76,6 +79,7 @@ struct RunWorker: AsyncParsableCommand {
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must not be negative") }
         if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1-65535") }
         guard jobTimeout >= 1 else { throw ValidationError("--job-timeout must be at least 1 second") }
+        guard reclaimAfter >= 0 else { throw ValidationError("--reclaim-after must not be negative") }
         guard maintenanceInterval >= 1 else { throw ValidationError("--maintenance-interval must be at least 1 second") }
         guard sweepAfter >= 1, sweepInterval >= 1 else { throw ValidationError("--sweep-after and --sweep-interval must be at least 1 second") }
     }
@@ -112,6 +116,7 @@ struct RunWorker: AsyncParsableCommand {
                     concurrency: running, withScheduler: withScheduler)
                 if let name { settings.name = name }
                 settings.maintenanceInterval = .seconds(maintenanceInterval)
+                settings.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
                 let worker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
                 statistics = { worker.statistics }

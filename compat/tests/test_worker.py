@@ -395,3 +395,66 @@ def test_job_timeout_fails_the_job_like_rq(connection, queue_name, swift):
     job = Job.fetch(slow.id, connection=connection)
     assert job.get_status() == "failed"
     assert "JobTimeoutException" in job.latest_result().exc_string
+
+
+def _children(parent):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def test_vanished_worker_jobs_reclaimed_within_seconds(connection, queue_name, workers):
+    """A Python worker kill -9'd mid-job (work horse included): its rq:pubsub channel goes silent,
+    so a Swift worker declares it dead after --reclaim-after seconds and retries its job, instead
+    of RQ's 60-90 s started-registry expiry. A live Python worker busy with another job on the
+    same queue is left alone."""
+    q = Queue(queue_name, connection=connection)
+    env = dict(os.environ, PYTHONPATH=COMPAT_DIR)
+    rq_bin = os.path.join(os.path.dirname(sys.executable), "rq")
+    doomed_name, live_name = "py-doomed-" + uuid.uuid4().hex[:8], "py-live-" + uuid.uuid4().hex[:8]
+    doomed = subprocess.Popen([rq_bin, "worker", "--url", REDIS_URL, "--name", doomed_name, queue_name], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    live = None
+    try:
+        abandoned = q.enqueue("resume_processor.jobs.sleep", 4, retry=Retry(max=1), job_timeout=120)
+        wait_for(lambda: Job.fetch(abandoned.id, connection=connection).get_status() == "started", message="never started")
+        assert Job.fetch(abandoned.id, connection=connection).worker_name == doomed_name
+        for pid in [doomed.pid] + _children(doomed.pid):
+            os.kill(pid, signal.SIGKILL)
+        doomed.wait(timeout=10)
+        killed_at = time.time()
+        busy = q.enqueue("resume_processor.jobs.sleep", 12, retry=Retry(max=1), job_timeout=120)
+        live = subprocess.Popen([rq_bin, "worker", "--url", REDIS_URL, "--name", live_name, queue_name], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(lambda: Job.fetch(busy.id, connection=connection).get_status() == "started", message="live worker idle")
+        swift = workers("--rq", "--reclaim-after", "2", queue_name)
+        wait_for(lambda: Job.fetch(abandoned.id, connection=connection).get_status() == "finished", timeout=40,
+                 message=lambda: f"abandoned job not reclaimed:\n{swift.output()[-2000:]}")
+        reclaimed = Job.fetch(abandoned.id, connection=connection)
+        # Retried once (not failed), run to the end by the Swift worker, well before RQ's 90 s rule.
+        assert reclaimed.retries_left == 0 and reclaimed.worker_name == swift.name
+        assert time.time() - killed_at < 35
+        assert connection.hget(f"rq:worker:{doomed_name}", "death")
+        assert not connection.sismember("rq:workers", f"rq:worker:{doomed_name}")
+        assert not connection.sismember(f"rq:workers:{queue_name}", f"rq:worker:{doomed_name}")
+        # The live worker's job was not touched: it finishes there, once, with its retry unused.
+        wait_for(lambda: Job.fetch(busy.id, connection=connection).get_status() == "finished", timeout=30, message="busy job")
+        finished = Job.fetch(busy.id, connection=connection)
+        assert finished.worker_name == live_name and finished.retries_left == 1
+        assert connection.xlen(f"rq:results:{busy.id}") == 1
+        assert connection.sismember("rq:workers", f"rq:worker:{live_name}")
+    finally:
+        for process in (doomed, live):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
