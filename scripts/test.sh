@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing, starts a private Redis and PostgreSQL (and
-# moto, for the AWS tests) on free loopback ports, runs the Swift tests (and the Python compat suite
-# when present), then stops the servers it started, by pid. Usage: scripts/test.sh [extra swift test arguments]
+# moto, for the AWS tests) on free loopback ports, runs the Swift tests, the Python compat suite and
+# the short chaos suite (scripts/chaos.sh --short, with servers of its own), then stops the servers
+# it started, by pid. Usage: scripts/test.sh [extra swift test arguments]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -48,3 +49,7 @@ fi
 
 log "running the Python RQ compat suite (rq 2.12.0 and 3.0.0)"
 SWIFT_WORKER_BIN="$(swift build --show-bin-path)/worker" "$REPO_ROOT/compat/run.sh"
+
+# The short chaos suite: its own Redis (AOF) and PostgreSQL, faults injected, nothing may be lost.
+log "running the short chaos suite"
+bash "$REPO_ROOT/scripts/chaos.sh" --short --bin-dir "$(swift build --show-bin-path)"

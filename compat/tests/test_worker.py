@@ -430,6 +430,8 @@ def test_vanished_worker_jobs_reclaimed_within_seconds(connection, queue_name, w
             os.kill(pid, signal.SIGKILL)
         doomed.wait(timeout=10)
         killed_at = time.time()
+        # As if it had been the queue's scheduler (our schedulers' lock value is the worker name).
+        connection.set(f"rq:scheduler-lock:{queue_name}", doomed_name, ex=61)
         busy = q.enqueue("resume_processor.jobs.sleep", 12, retry=Retry(max=1), job_timeout=120)
         live = subprocess.Popen([rq_bin, "worker", "--url", REDIS_URL, "--name", live_name, queue_name], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -442,6 +444,7 @@ def test_vanished_worker_jobs_reclaimed_within_seconds(connection, queue_name, w
         assert reclaimed.retries_left == 0 and reclaimed.worker_name == swift.name
         assert time.time() - killed_at < 35
         assert connection.hget(f"rq:worker:{doomed_name}", "death")
+        assert not connection.exists(f"rq:scheduler-lock:{queue_name}")
         assert not connection.sismember("rq:workers", f"rq:worker:{doomed_name}")
         assert not connection.sismember(f"rq:workers:{queue_name}", f"rq:worker:{doomed_name}")
         # The live worker's job was not touched: it finishes there, once, with its retry unused.
