@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 import Redis
 
@@ -71,12 +72,33 @@ extension RQStore {
         return dead.count
     }
 
+    /// The intermediate-list check on its own, under the `rq:clean_registries:Q` lock (skipped,
+    /// returning `nil`, when another worker holds it or the list is empty), with a shorter
+    /// threshold than RQ's minute: a live worker keeps an id there only for the milliseconds
+    /// between its `BLMOVE` and the job's start, so one still there after `stuckAfter` was popped
+    /// by a worker that died or whose connection dropped before the reply arrived.
+    public func cleanStuckIntermediate(queue: String, workerName: String, stuckAfter: Duration, now: Date = Date()) async throws -> (removed: Int, failed: [String])? {
+        guard try await redis.send("LLEN", RedisArgument(keys.intermediate(queue))).int ?? 0 > 0 else { return nil }
+        let lock = RedisArgument(keys.cleanRegistries(queue))
+        guard try await redis.send("SET", lock, "1", "NX", "EX", "899").string == "OK" else { return nil }
+        do {
+            let outcome = try await cleanIntermediate(queue: queue, workerName: workerName, stuckAfter: stuckAfter, now: now)
+            _ = try await redis.send("DEL", lock)
+            return outcome
+        } catch {
+            _ = try? await redis.send("DEL", lock)
+            throw error
+        }
+    }
+
     /// `IntermediateQueue.cleanup`: an id in `rq:queue:Q:intermediate` with no `rq:wip:Q` entry
     /// was dequeued by a worker that died before starting it. A missing hash is removed; otherwise
     /// the first sighting is recorded (`…:intermediate:first_seen:ID`, 24 h) and, once that is more
-    /// than a minute old, the job fails with RQ's text `Job was stuck in intermediate queue.` and
+    /// than `stuckAfter` (RQ: a minute) old, the job fails with RQ's text `Job was stuck in intermediate queue.` and
     /// leaves the list (or is retried when it has retries left). Returns (ids removed, ids failed or retried).
-    public func cleanIntermediate(queue: String, workerName: String, now: Date = Date()) async throws -> (removed: Int, failed: [String]) {
+    public func cleanIntermediate(
+        queue: String, workerName: String, stuckAfter: Duration = .seconds(60), now: Date = Date()
+    ) async throws -> (removed: Int, failed: [String]) {
         let listKey = keys.intermediate(queue)
         let ids = try await redis.send("LRANGE", RedisArgument(listKey), "0", "-1").array?.compactMap(\.string) ?? []
         guard !ids.isEmpty else { return (0, []) }
@@ -94,7 +116,7 @@ extension RQStore {
             let firstSeen = RQTime.floatSeconds(now)
             if try await redis.send("SET", firstSeenKey, RedisArgument(firstSeen), "NX", "EX", "86400").string == "OK" { continue }
             guard let seen = try await redis.send("GET", firstSeenKey).string.flatMap(Double.init),
-                  now.timeIntervalSince1970 - seen > 60 else { continue }
+                  now.timeIntervalSince1970 - seen > stuckAfter.seconds else { continue }
             // `handle_job_failure`: a job with retries left is retried, otherwise failed.
             var commands: [RedisCommand]
             if let left = job.retriesLeft, left > 0 {

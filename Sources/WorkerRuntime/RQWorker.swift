@@ -39,7 +39,8 @@ public struct RQWorkerConfiguration: Sendable {
     public var heartbeatInterval: Duration = .seconds(1)
     /// A registered worker whose `rq:pubsub:W` channel has had no subscriber for this long is
     /// declared dead and its started jobs are retried (or failed) at once, instead of after RQ's
-    /// 60–90 s started-registry expiry; `nil` turns the check off. Default: `.seconds(15)`.
+    /// 60–90 s started-registry expiry; an id left in the intermediate list this long is handled
+    /// as RQ handles one stuck for a minute. `nil` turns both checks off. Default: `.seconds(15)`.
     public var vanishedWorkerGrace: Duration? = .seconds(15)
     /// How often the vanished-worker check runs. Default: `.seconds(5)`.
     public var vanishedWorkerCheckInterval: Duration = .seconds(5)
@@ -464,6 +465,12 @@ public final class RQWorker: Service, Sendable {
                     logger.warning("workers vanished; their jobs were reclaimed", metadata: [
                         "rq.queue": "\(queue)", "workers": "\(report.workers)", "jobs.retried": "\(report.retried.count)",
                         "jobs.failed": "\(report.failed.count)",
+                    ])
+                }
+                if let (_, stuck) = try await store.cleanStuckIntermediate(queue: queue, workerName: configuration.name, stuckAfter: grace),
+                   !stuck.isEmpty {
+                    logger.warning("ids stuck in the intermediate list were retried or failed", metadata: [
+                        "rq.queue": "\(queue)", "jobs": "\(stuck.count)",
                     ])
                 }
             } catch is CancellationError {

@@ -60,7 +60,7 @@ struct RunWorker: AsyncParsableCommand {
     @Option(name: .long, help: "RQ mode: seconds between registry maintenance passes (abandoned jobs, dead workers, stuck intermediate entries), like `rq worker --maintenance-interval`.")
     var maintenanceInterval = 600
 
-    @Option(name: .long, help: "RQ mode: seconds a registered worker's rq:pubsub channel may stay without a subscriber (the process is gone) before its started jobs are retried or failed; 0 leaves them to RQ's own 60-90 s started-registry expiry.")
+    @Option(name: .long, help: "RQ mode: seconds a registered worker's rq:pubsub channel may stay without a subscriber (the process is gone) before its started jobs are retried or failed (also the age at which an id left in the intermediate list counts as stuck); 0 leaves both to RQ's own rules (60-90 s started-registry expiry, one minute in the intermediate list).")
     var reclaimAfter = 15
 
     @Option(name: .long, help: "Seconds an application may stay PENDING with no live queue job before the sweeper enqueues it again.")

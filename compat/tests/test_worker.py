@@ -461,3 +461,19 @@ def test_vanished_worker_jobs_reclaimed_within_seconds(connection, queue_name, w
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def test_id_stuck_in_intermediate_list_is_recovered_within_seconds(connection, queue_name, workers):
+    """An id a worker moved into the intermediate list and never started (its reply was lost, or it
+    died right after BLMOVE) is retried after --reclaim-after seconds instead of RQ's minute."""
+    q = Queue(queue_name, connection=connection)
+    job = q.enqueue("resume_processor.jobs.echo", "stuck", retry=Retry(max=2))
+    # What a lost BLMOVE reply leaves behind: the id moved, no started entry.
+    assert connection.lmove(f"rq:queue:{queue_name}", f"rq:queue:{queue_name}:intermediate", "LEFT", "RIGHT") == job.id.encode()
+    started = time.time()
+    swift = workers("--rq", "--reclaim-after", "2", queue_name)
+    wait_for(lambda: Job.fetch(job.id, connection=connection).get_status() == "finished", timeout=30,
+             message=lambda: f"stuck id not recovered:\n{swift.output()[-2000:]}")
+    assert time.time() - started < 25
+    assert Job.fetch(job.id, connection=connection).retries_left == 1
+    assert connection.llen(f"rq:queue:{queue_name}:intermediate") == 0
