@@ -19,7 +19,7 @@ extension RQStore {
     /// Finds workers of `queue` that vanished — killed, or their host gone — long before RQ's own
     /// rule would notice (their started-registry entries expire 60–90 s after the last heartbeat).
     ///
-    /// The evidence is the worker's command channel: every RQ worker (Python 1.x–3.x and ours)
+    /// The evidence is the worker's command channel: every RQ worker (Python RQ 2.x and 3.x, and ours)
     /// stays subscribed to `rq:pubsub:W` while it runs, and Redis drops the subscription the moment
     /// the process's connection closes. A registered worker whose channel has no subscriber at two
     /// checks at least `grace` apart (the first sighting is kept in `rq:worker:W:vanished_at`) is

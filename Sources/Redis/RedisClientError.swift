@@ -49,9 +49,23 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    /// Whether retrying on a fresh connection may succeed (connection and timeout failures).
+    /// Whether retrying later may succeed: connection and timeout failures, and the server errors
+    /// of a server that will answer soon — `LOADING` (restarted, reading its AOF/RDB), `BUSY` (a
+    /// long script), `TRYAGAIN`, `MASTERDOWN`, `READONLY` (a replica during a failover),
+    /// `CLUSTERDOWN`.
     public var isTransient: Bool {
-        [.connectionFailed, .connectionClosed, .timeout].contains(code)
+        switch code {
+        case .connectionFailed, .connectionClosed, .timeout: return true
+        case .serverError: return Self.isTransientServerError(message)
+        default: return false
+        }
+    }
+
+    /// Whether a server error reply names a passing condition (see ``isTransient``).
+    public static func isTransientServerError(_ message: String) -> Bool {
+        ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "CLUSTERDOWN"].contains { prefix in
+            message.hasPrefix(prefix) && (message.count == prefix.count || message.dropFirst(prefix.count).first == " ")
+        }
     }
 
     /// `"Redis <code>: <message>"`.

@@ -361,7 +361,17 @@ public final class RQWorker: Service, Sendable {
                     }
                     let scripts = starts.map { startScript($0.id, queue: $0.queue, start: $0.start, single: single) }
                     var replies: [RedisReply] = []
-                    try await persistently("job start") { replies = try await self.redis.pipeline(scripts) }
+                    try await persistently("job start") {
+                        replies = try await self.redis.pipeline(scripts)
+                        // Replies come back in place; a passing server condition (LOADING after
+                        // a restart) means the scripts did not run: all of them again (each is
+                        // idempotent), not "missing hash".
+                        for reply in replies {
+                            if case .error(let message) = reply, RedisClientError.isTransientServerError(message) {
+                                throw RedisClientError(.serverError, message)
+                            }
+                        }
+                    }
                     for (item, reply) in zip(starts, replies) {
                         let fields = reply.fieldMap
                         guard !fields.isEmpty else { continue }  // a missing hash is skipped, as RQ does
@@ -383,8 +393,9 @@ public final class RQWorker: Service, Sendable {
                             try await self.perform(job, queue: item.queue, single: single, start: item.start)
                         }
                     }
-                } catch let error as RedisClientError where error.isTransient {
-                    // Redis went away: the connections reconnect by themselves; wait and carry on.
+                } catch let error as RedisClientError where error.isTransient || error.code == .serverError {
+                    // Redis went away (or refuses for now, e.g. OOM): the connections reconnect by
+                    // themselves; wait and carry on rather than let the worker die.
                     // A job dequeued just before stays in the intermediate list and is recovered by
                     // maintenance (retried or failed like RQ's stuck-intermediate rule).
                     let delay = backoff.delay(afterAttempt: failures)

@@ -67,6 +67,28 @@ struct RedisClientTests {
         }
     }
 
+    /// A restarting server answers `LOADING …` until its AOF is read (the chaos suite's Redis
+    /// restart found a worker that gave up on it): that and the other passing conditions are
+    /// transient, command errors are not.
+    @Test func passingServerConditionsAreTransient() async throws {
+        for message in ["LOADING Redis is loading the dataset in memory", "BUSY Redis is busy running a script.",
+                        "TRYAGAIN Multiple keys request during rehashing", "MASTERDOWN Link with MASTER is down",
+                        "READONLY You can't write against a read only replica.", "CLUSTERDOWN The cluster is down"] {
+            #expect(RedisClientError(.serverError, message).isTransient, "\(message)")
+        }
+        for message in ["ERR unknown command 'NOSUCHCOMMAND'", "WRONGTYPE Operation against a key", "LOADINGX nope", "NOSCRIPT No matching script"] {
+            #expect(!RedisClientError(.serverError, message).isTransient, "\(message)")
+        }
+        try await withTestRedis { redis in
+            do {
+                _ = try await redis.send("NOSUCHCOMMAND", "x")
+                Issue.record("no error")
+            } catch {
+                #expect((error as? RedisClientError)?.isTransient == false)
+            }
+        }
+    }
+
     @Test func transactionSurfacesPerCommandErrors() async throws {
         try await withTestRedis { redis in
             let key = uniqueKey()

@@ -173,6 +173,7 @@ class Fleet:
         self.args = args
         self.servers = servers
         self.logs = logs
+        os.makedirs(logs, exist_ok=True)
         self.processes = []
         self.data_dir = os.path.join(logs, "files")
         self.env = dict(os.environ, REDIS_URL=servers.redis_url, DB_URL=servers.db_url, DATA_DIR=self.data_dir,
@@ -590,8 +591,8 @@ def scenario_kill_rq_jobs(args, servers, logs, implementation):
     queue = "chaos_compare"
     fleet = Fleet(args, servers, logs)
     try:
-        ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.01)
-        start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 20, [queue]),
+        ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.05)
+        start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 1, [queue]),
                  "python": lambda i: fleet.start_python_worker(i, queue)}[implementation]
         workers = [start(i) for i in range(3)]
         started = time.time()
@@ -605,7 +606,7 @@ def scenario_kill_rq_jobs(args, servers, logs, implementation):
         figures["stuck"] = stuck_rq_state(servers, queue)
         if drained is None:
             figures.setdefault("problems", []).append(f"not drained within {args.timeout} s")
-        label = "Swift workers (concurrency 20)" if implementation == "swift" else "Python rq worker (forking)"
+        label = "3 Swift workers, one job at a time" if implementation == "swift" else "3 Python rq workers (forking)"
         print_figures(f"1-compare ({label}, {len(ids)} Python-enqueued jobs, kill -9 x{len(records)})", figures)
         return figures
     finally:
@@ -765,8 +766,8 @@ def scenario_client_kill_rq_jobs(args, servers, logs, implementation):
     queue = "chaos_compare"
     fleet = Fleet(args, servers, logs)
     try:
-        ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.01)
-        start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 20, [queue]),
+        ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.05)
+        start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 1, [queue]),
                  "python": lambda i: fleet.start_python_worker(i, queue)}[implementation]
         workers = [start(i) for i in range(3)]
         with ClientKiller(servers, args.kill_period) as killer:
@@ -778,7 +779,7 @@ def scenario_client_kill_rq_jobs(args, servers, logs, implementation):
         figures["workers_alive"] = f"{sum(w.popen.poll() is None for w in workers)}/{len(workers)}"
         figures["drained_after_loop_s"] = round(time.time() - stopped, 1) if drained is not None else None
         figures["stuck"] = stuck_rq_state(servers, queue)
-        label = "Swift workers (concurrency 20)" if implementation == "swift" else "Python rq worker (forking)"
+        label = "3 Swift workers, one job at a time" if implementation == "swift" else "3 Python rq workers (forking)"
         print_figures(f"5-compare ({label}, {len(ids)} Python-enqueued jobs)", figures)
         return figures
     finally:
@@ -876,7 +877,7 @@ def main():
         args.outage_jobs, args.outage_window, args.redis_down, args.postgres_down = 300, 6.0, 1.0, 6.0
         args.kill_period, args.mixed_jobs, args.fuzz_seconds, args.timeout = 0.1, 40, 14.0, 240
     else:
-        args.jobs, args.kills, args.kill_interval, args.compare_jobs = 10_000, 5, 3.0, 3_000
+        args.jobs, args.kills, args.kill_interval, args.compare_jobs = 10_000, 5, 3.0, 2_000
         args.outage_jobs, args.outage_window, args.redis_down, args.postgres_down = 2_000, 12.0, 2.0, 30.0
         args.kill_period, args.mixed_jobs, args.fuzz_seconds, args.timeout = 0.1, 200, 120.0, 900
     servers = Servers(args.services_dir)
