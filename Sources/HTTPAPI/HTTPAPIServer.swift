@@ -6,6 +6,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import Postgres
+import Redis
 
 /// A route as registered in the router (`GET /resumes/{application_id}`).
 public struct RouteDescription: Sendable, Hashable, CustomStringConvertible {
@@ -90,7 +92,8 @@ struct MetricsMiddleware: RouterMiddleware {
 }
 
 /// Turns every error into the JSON envelope: ``APIError`` as is, Hummingbird's `HTTPError` (404 of
-/// an unknown route, …) with a code from its status, anything else as a logged 500.
+/// an unknown route, …) with a code from its status, PostgreSQL or Redis being unavailable as 503,
+/// anything else as a logged 500.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let logger: Logger
@@ -115,6 +118,13 @@ struct ErrorMiddleware: RouterMiddleware {
             throw APIError(error.status, code: code, message: message)
         } catch let error as any HTTPResponseError {
             throw APIError(error.status, code: "http_error", message: error.status.reasonPhrase)
+        } catch let error as PostgresError where error.isTransient {
+            // The database is down or restarting: a client may retry, nothing was accepted.
+            logger.warning("database unavailable", metadata: ["route": "\(context.endpointPath ?? "?")", "error": "\(error)"])
+            throw APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; retry shortly")
+        } catch let error as RedisClientError where error.isTransient {
+            logger.warning("redis unavailable", metadata: ["route": "\(context.endpointPath ?? "?")", "error": "\(error)"])
+            throw APIError(.serviceUnavailable, code: "queue_unavailable", message: "the queue is unavailable; retry shortly")
         } catch {
             logger.error("request failed", metadata: ["route": "\(context.endpointPath ?? "?")", "error": "\(error)"])
             throw APIError(.internalServerError, code: "internal_error", message: "the server failed to answer; try again later")

@@ -321,7 +321,7 @@ class Uploader:
                         self.unavailable += 1
                 else:
                     with self.lock:
-                        self.other.append((response.status, payload[:200]))
+                        self.other.append((response.status, payload[:200].decode(errors="replace")))
             except (OSError, http.client.HTTPException):
                 with self.lock:
                     self.refused += 1
@@ -393,7 +393,7 @@ def held_jobs(servers, worker):
 
 def print_figures(scenario, figures):
     shown = {k: v for k, v in figures.items() if v not in ([], None, "0/0")}
-    print(f"FIGURES scenario {scenario}: " + json.dumps(shown, ensure_ascii=False), flush=True)
+    print(f"FIGURES scenario {scenario}: " + json.dumps(shown, ensure_ascii=False, default=str), flush=True)
     RESULTS.append((scenario, figures))
 
 
@@ -573,9 +573,13 @@ def rq_finished_at(servers):
     return lookup
 
 
-def wait_rq_jobs(servers, ids, timeout):
+def wait_rq_jobs(servers, ids, timeout, workers=None):
+    """Seconds until every job finished or failed; None at the timeout, or as soon as none of
+    `workers` is alive (nobody left to run them)."""
     started = time.time()
     while time.time() - started < timeout:
+        if workers and all(w.popen.poll() is not None for w in workers):
+            return None
         pipe = servers.redis.pipeline(transaction=False)
         for job_id in ids:
             pipe.hget(f"rq:job:{job_id}", "status")
@@ -695,6 +699,8 @@ def scenario_postgres_stop(args, servers, logs):
         figures["ready_recovered_s"] = round(ready_again, 2)
         figures["all_done_after_restart_s"] = round(time.time() - up_at, 1) if drained is not None else None
         figures["stuck"] = stuck_rq_state(servers)
+        if uploader.other:
+            figures.setdefault("problems", []).append(f"uploads answered other than 202/503 while down: {uploader.other[:3]}")
         if ready_checks == 0 or ready_503 != ready_checks:
             figures.setdefault("problems", []).append(f"/ready answered 503 to {ready_503} of {ready_checks} checks while down")
         if drained is None:
@@ -773,7 +779,7 @@ def scenario_client_kill_rq_jobs(args, servers, logs, implementation):
         with ClientKiller(servers, args.kill_period) as killer:
             time.sleep(args.outage_window)
         stopped = time.time()
-        drained = wait_rq_jobs(servers, ids, args.timeout)
+        drained = wait_rq_jobs(servers, ids, args.timeout, workers)
         figures = rq_job_figures(servers, queue, ids)
         figures["connections_killed"] = killer.killed
         figures["workers_alive"] = f"{sum(w.popen.poll() is None for w in workers)}/{len(workers)}"
