@@ -17,9 +17,10 @@ struct RQWorkerTests {
             settings.jobMonitoringInterval = .milliseconds(300)
             let worker = RQWorker(redis: redis, handlers: .builtIns, configuration: settings, logger: TestEnvironment.logger)
             let run = Task { try await worker.run() }
-            try await waitUntil(.seconds(5), "the job to start") { try await store.fetchJob(job.id)?.status == .started }
+            // Generous waits: conditions, not timings (the suite runs many tests in parallel on two cores).
+            try await waitUntil(.seconds(20), "the job to start") { try await store.fetchJob(job.id)?.status == .started }
             let first = try #require(try await store.fetchJob(job.id)?.lastHeartbeat)
-            try await waitUntil(.seconds(5), "a busy heartbeat") {
+            try await waitUntil(.seconds(20), "a busy heartbeat") {
                 (try await store.fetchJob(job.id)?.lastHeartbeat ?? first) > first
             }
             let members = try await redis.send("ZRANGE", RedisArgument("rq:wip:\(queueName)"), "0", "-1", "WITHSCORES").array ?? []

@@ -31,6 +31,8 @@ import uuid
 import redis
 from rq import Queue, Retry
 
+from rqcompat.processes import children_of
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMPAT = os.path.join(ROOT, "compat")
 RESUME = open(os.path.join(ROOT, "Fixtures", "resumes", "zoe_mueller.txt"), "rb").read()
@@ -111,20 +113,6 @@ def wait_until(predicate, timeout, message):
         if time.time() > deadline:
             raise Failure(message() if callable(message) else message)
         time.sleep(0.1)
-
-
-def children_of(parent):
-    """Pids whose parent is `parent`, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == parent:
-                found.append(int(entry))
-    return found
 
 
 class Process:
@@ -589,16 +577,23 @@ def wait_rq_jobs(servers, ids, timeout, workers=None):
     return None
 
 
+def start_compare_run(args, servers, fleet, queue, implementation):
+    """The side-by-side workload: Python-enqueued 50 ms jobs with Retry(3) and three workers of one
+    implementation, each running one job at a time as `rq worker` does; returns (job ids, the
+    worker starter, the workers)."""
+    ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.05)
+    start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 1, [queue]),
+             "python": lambda i: fleet.start_python_worker(i, queue)}[implementation]
+    return ids, start, [start(i) for i in range(3)]
+
+
 def scenario_kill_rq_jobs(args, servers, logs, implementation):
     """Scenario 1 measured on plain RQ jobs, for the side-by-side with Python RQ."""
     servers.reset()
     queue = "chaos_compare"
     fleet = Fleet(args, servers, logs)
     try:
-        ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.05)
-        start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 1, [queue]),
-                 "python": lambda i: fleet.start_python_worker(i, queue)}[implementation]
-        workers = [start(i) for i in range(3)]
+        ids, start, workers = start_compare_run(args, servers, fleet, queue, implementation)
         started = time.time()
         records = kill_loop(fleet, servers, workers, args.kills, args.kill_interval,
                             lambda victim: start(victim.worker_name.split("-")[2]))
@@ -621,15 +616,22 @@ def scenario_kill_rq_jobs(args, servers, logs, implementation):
 # Scenario 3: Redis restart; scenario 4: PostgreSQL stop
 
 
+def start_paced_run(args, fleet, workers, seconds):
+    """The API (RQ mode), a job post, `workers` Swift workers at concurrency 20, and
+    `args.outage_jobs` uploads paced over `seconds`; returns (api, job post, uploader)."""
+    api = fleet.start_api("rq")
+    job_post = create_job_post(api)
+    for i in range(workers):
+        fleet.start_swift_worker("rq", i, 20)
+    uploader = Uploader(api, job_post, args.outage_jobs, connections=4, rate=args.outage_jobs / seconds).start()
+    return api, job_post, uploader
+
+
 def scenario_redis_restart(args, servers, logs):
     servers.reset()
     fleet = Fleet(args, servers, logs)
     try:
-        api = fleet.start_api("rq")
-        job_post = create_job_post(api)
-        for i in range(2):
-            fleet.start_swift_worker("rq", i, 20)
-        uploader = Uploader(api, job_post, args.outage_jobs, connections=4, rate=args.outage_jobs / (args.outage_window)).start()
+        api, job_post, uploader = start_paced_run(args, fleet, 2, args.outage_window)
         time.sleep(args.outage_window / 3)
         accepted_before = len(uploader.accepted)
         servers.kill_redis()
@@ -665,12 +667,7 @@ def scenario_postgres_stop(args, servers, logs):
     servers.reset()
     fleet = Fleet(args, servers, logs)
     try:
-        api = fleet.start_api("rq")
-        job_post = create_job_post(api)
-        for i in range(2):
-            fleet.start_swift_worker("rq", i, 20)
-        uploader = Uploader(api, job_post, args.outage_jobs, connections=4,
-                            rate=args.outage_jobs / (args.outage_window + args.postgres_down)).start()
+        api, job_post, uploader = start_paced_run(args, fleet, 2, args.outage_window + args.postgres_down)
         time.sleep(args.outage_window / 3)
         servers.stop_postgres()
         down_at = time.time()
@@ -744,13 +741,9 @@ def scenario_client_kill(args, servers, logs):
     servers.reset()
     fleet = Fleet(args, servers, logs)
     try:
-        api = fleet.start_api("rq")
-        job_post = create_job_post(api)
-        for i in range(3):
-            fleet.start_swift_worker("rq", i, 20)
         started = time.time()
         with ClientKiller(servers, args.kill_period) as killer:
-            uploader = Uploader(api, job_post, args.outage_jobs, connections=4, rate=args.outage_jobs / args.outage_window).start()
+            api, job_post, uploader = start_paced_run(args, fleet, 3, args.outage_window)
             uploader.join()
             time.sleep(max(0.0, args.outage_window - (time.time() - started)))
         stopped = time.time()
@@ -772,10 +765,7 @@ def scenario_client_kill_rq_jobs(args, servers, logs, implementation):
     queue = "chaos_compare"
     fleet = Fleet(args, servers, logs)
     try:
-        ids = enqueue_sleep_jobs(servers, queue, args.compare_jobs, 0.05)
-        start = {"swift": lambda i: fleet.start_swift_worker("rq", i, 1, [queue]),
-                 "python": lambda i: fleet.start_python_worker(i, queue)}[implementation]
-        workers = [start(i) for i in range(3)]
+        ids, start, workers = start_compare_run(args, servers, fleet, queue, implementation)
         with ClientKiller(servers, args.kill_period) as killer:
             time.sleep(args.outage_window)
         stopped = time.time()

@@ -16,6 +16,7 @@ from rq.job import Job, Retry
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from conftest import COMPAT_DIR, REDIS_URL, SWIFT_WORKER, python_rq
+from rqcompat.processes import children_of
 
 
 def wait_for(predicate, timeout=30, message="condition not reached", interval=0.05):
@@ -397,19 +398,6 @@ def test_job_timeout_fails_the_job_like_rq(connection, queue_name, swift):
     assert "JobTimeoutException" in job.latest_result().exc_string
 
 
-def _children(parent):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == parent:
-                found.append(int(entry))
-    return found
-
-
 def test_vanished_worker_jobs_reclaimed_within_seconds(connection, queue_name, workers):
     """A Python worker kill -9'd mid-job (work horse included): its rq:pubsub channel goes silent,
     so a Swift worker declares it dead after --reclaim-after seconds and retries its job, instead
@@ -426,7 +414,7 @@ def test_vanished_worker_jobs_reclaimed_within_seconds(connection, queue_name, w
         abandoned = q.enqueue("resume_processor.jobs.sleep", 4, retry=Retry(max=1), job_timeout=120)
         wait_for(lambda: Job.fetch(abandoned.id, connection=connection).get_status() == "started", message="never started")
         assert Job.fetch(abandoned.id, connection=connection).worker_name == doomed_name
-        for pid in [doomed.pid] + _children(doomed.pid):
+        for pid in [doomed.pid] + children_of(doomed.pid):
             os.kill(pid, signal.SIGKILL)
         doomed.wait(timeout=10)
         killed_at = time.time()
