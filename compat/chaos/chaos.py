@@ -325,25 +325,35 @@ def application_counts(servers, job_post):
     return {status: (int(count), int(twice)) for status, count, twice in rows}
 
 
-def wait_for_applications(servers, job_post, accepted, timeout, extra=None):
-    """Waits until every accepted application is COMPLETED or FAILED; returns (seconds, statuses)."""
+def wait_for_applications(servers, job_post, accepted, timeout):
+    """Seconds until every application row of the job post (at least every accepted one) is
+    COMPLETED, or FAILED with its queue job finished for good — a FAILED row whose job still waits
+    for a retry is not done yet; None at the timeout."""
     started = time.time()
-    ids = list(accepted)
     deadline = started + timeout
     while True:
-        done = int(servers.sql(f"SELECT count(*) FROM applications WHERE job_post_id = '{job_post}' "
-                               f"AND status IN ('COMPLETED', 'FAILED')")[0][0])
-        total = int(servers.sql(f"SELECT count(*) FROM applications WHERE job_post_id = '{job_post}'")[0][0])
-        if done >= total and total >= len(ids):
+        rows = servers.sql(f"SELECT id, status FROM applications WHERE job_post_id = '{job_post}'")
+        waiting = any(status in ("PENDING", "PROCESSING") for _, status in rows)
+        failed = [i for i, status in rows if status == "FAILED"]
+        if len(rows) >= len(accepted) and not waiting and all(failed_for_good(servers, i) for i in failed):
             return time.time() - started
         if time.time() > deadline:
             return None
         time.sleep(0.5)
 
 
+def failed_for_good(servers, application):
+    """Whether the application's queue job (RQ or native hash) is failed with no retry to come."""
+    for key in (f"rq:job:{application}", f"job:{application}"):
+        status = servers.redis.hget(key, "status")
+        if status is not None:
+            return status == b"failed"
+    return False
+
+
 def resume_figures(servers, job_post, uploader):
     """Figures of one résumé run: every accepted id must be COMPLETED (none lost), no duplicate rows."""
-    rows = servers.sql(f"SELECT id, status, attempts, coalesce(error_message, ''), email, "
+    rows = servers.sql(f"SELECT id, status, attempts, translate(coalesce(error_message, ''), E'\\n\\t\\r', '   '), email, "
                        f"coalesce(extract(epoch FROM processed_at), 0) FROM applications "
                        f"WHERE job_post_id = '{job_post}'")
     by_id = {row[0]: row for row in rows}
@@ -616,15 +626,21 @@ def scenario_kill_rq_jobs(args, servers, logs, implementation):
 # Scenario 3: Redis restart; scenario 4: PostgreSQL stop
 
 
-def start_paced_run(args, fleet, workers, seconds):
-    """The API (RQ mode), a job post, `workers` Swift workers at concurrency 20, and
-    `args.outage_jobs` uploads paced over `seconds`; returns (api, job post, uploader)."""
+def start_paced_run(args, fleet, workers, seconds, backlog=0):
+    """The API (RQ mode), a job post, `backlog` uploads queued before any worker runs, then
+    `workers` Swift workers at concurrency 20 and `args.outage_jobs` uploads paced over `seconds`;
+    returns (api, job post, uploader)."""
     api = fleet.start_api("rq")
     job_post = create_job_post(api)
+    uploader = Uploader(api, job_post, args.outage_jobs, connections=4, rate=args.outage_jobs / seconds)
+    if backlog:
+        queued = Uploader(api, job_post, backlog, connections=6).start()
+        queued.join()
+        uploader.accepted.update(queued.accepted)
     for i in range(workers):
         fleet.start_swift_worker("rq", i, 20)
-    uploader = Uploader(api, job_post, args.outage_jobs, connections=4, rate=args.outage_jobs / seconds).start()
-    return api, job_post, uploader
+    uploader.started_at = time.time()
+    return api, job_post, uploader.start()
 
 
 def scenario_redis_restart(args, servers, logs):
@@ -667,8 +683,9 @@ def scenario_postgres_stop(args, servers, logs):
     servers.reset()
     fleet = Fleet(args, servers, logs)
     try:
-        api, job_post, uploader = start_paced_run(args, fleet, 2, args.outage_window + args.postgres_down)
-        time.sleep(args.outage_window / 3)
+        # A backlog, so that the outage hits jobs being processed, not only new uploads.
+        api, job_post, uploader = start_paced_run(args, fleet, 2, args.outage_window + args.postgres_down, backlog=args.outage_jobs // 2)
+        wait_until(lambda: servers.redis.zcard(f"rq:wip:{RQ_QUEUE}") > 0, 30, "the workers never started a job")
         servers.stop_postgres()
         down_at = time.time()
         log(f"scenario 4: postgres stopped after {len(uploader.accepted)} accepted uploads")
@@ -695,9 +712,17 @@ def scenario_postgres_stop(args, servers, logs):
         figures["ready_503_while_down"] = f"{ready_503}/{ready_checks}"
         figures["ready_recovered_s"] = round(ready_again, 2)
         figures["all_done_after_restart_s"] = round(time.time() - up_at, 1) if drained is not None else None
+        # Jobs that failed during the outage and went through their RQ Retry (10, 30, 60 s).
+        pipe = servers.redis.pipeline(transaction=False)
+        for application in uploader.accepted:
+            pipe.hget(f"rq:job:{application}", "retries_left")
+        figures["jobs_retried"] = sum(1 for left in pipe.execute() if left is not None and int(left) < 3)
         figures["stuck"] = stuck_rq_state(servers)
         if uploader.other:
             figures.setdefault("problems", []).append(f"uploads answered other than 202/503 while down: {uploader.other[:3]}")
+        if args.postgres_down > 15 and not figures["jobs_retried"]:
+            # Longer than the pool's 10 s reconnect budget: jobs in flight must fail and retry.
+            figures.setdefault("problems", []).append("no job went through its retry during the outage")
         if ready_checks == 0 or ready_503 != ready_checks:
             figures.setdefault("problems", []).append(f"/ready answered 503 to {ready_503} of {ready_checks} checks while down")
         if drained is None:
