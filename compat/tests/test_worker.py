@@ -81,7 +81,8 @@ def test_concurrency_runs_jobs_at_once(connection, queue_name, workers):
     assert connection.hget(f"rq:worker:{worker.name}", "current_job") is None
     assert int(connection.hget(f"rq:worker:{worker.name}", "successful_job_count")) == 4
     worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    code = worker.wait()
+    assert code == 0, worker.output()[-6000:]
 
 
 def test_scheduler_moves_due_jobs_and_interval_retries(connection, queue_name, workers):
@@ -100,7 +101,8 @@ def test_scheduler_moves_due_jobs_and_interval_retries(connection, queue_name, w
     assert Job.fetch(retried.id, connection=connection).retries_left == 0
     assert ScheduledJobRegistry(queue_name, connection=connection).count == 0
     worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    code = worker.wait()
+    assert code == 0, worker.output()[-6000:]
     # Stopping releases the lock and deletes the scheduler record.
     assert connection.get(f"rq:scheduler-lock:{queue_name}") is None
     assert not connection.exists(f"rq:scheduler:{worker.name}")
@@ -116,7 +118,8 @@ def test_scheduler_respects_a_lock_held_by_another_scheduler(connection, queue_n
     assert Job.fetch(job.id, connection=connection).get_status() == "scheduled"
     assert connection.get(f"rq:scheduler-lock:{queue_name}") == b"python-scheduler"
     worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    code = worker.wait()
+    assert code == 0, worker.output()[-6000:]
     assert connection.get(f"rq:scheduler-lock:{queue_name}") == b"python-scheduler"
 
 
@@ -303,7 +306,8 @@ def test_rq_dashboard_json_endpoints(connection, queue_name, workers, swift):
         response = client.get(f"/0/data/jobs/{queue_name}/{registry}/10/asc/1.json")
         assert response.status_code == 200, (registry, response.data)
     worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    code = worker.wait()
+    assert code == 0, worker.output()[-6000:]
 
 
 def test_native_kill_9_mid_job_reruns_and_finishes(connection, workers, swift):
@@ -364,7 +368,8 @@ def test_metrics_port_exposes_job_counters(connection, queue_name, workers):
     assert values['worker_jobs_running{mode="rq"}'] == 0.0
     assert any(name.startswith("worker_job_duration_seconds") for name in values)
     worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    code = worker.wait()
+    assert code == 0, worker.output()[-6000:]
 
 
 def test_rq_suspend_and_resume_act_on_the_swift_worker(connection, queue_name, workers, swift):
@@ -384,7 +389,8 @@ def test_rq_suspend_and_resume_act_on_the_swift_worker(connection, queue_name, w
         assert completed.returncode == 0, completed.stderr
     wait_for(lambda: Job.fetch(job.id, connection=connection).get_status() == "finished", message="never resumed")
     worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    code = worker.wait()
+    assert code == 0, worker.output()[-6000:]
 
 
 def test_job_timeout_fails_the_job_like_rq(connection, queue_name, swift):
