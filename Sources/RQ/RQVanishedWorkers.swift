@@ -71,11 +71,6 @@ extension RQStore {
         return report
     }
 
-    static let releaseIfOwnedScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
-        """
-
     private func vanishedKey(_ name: String) -> String { keys.worker(name) + ":vanished_at" }
 
     /// Under the maintenance lock: the dead workers' started jobs retried or failed, the workers
@@ -119,8 +114,8 @@ extension RQStore {
             commands.append(["DEL", RedisArgument(keys.workerExecutions(name)), RedisArgument(vanishedKey(name))])
             // A scheduler lock it held (the lock's value is its scheduler's name, which is the
             // worker name for ours) is released, so a live scheduler takes over without waiting
-            // for the lock's 61 s expiry — RQ's own compare-and-delete.
-            commands.append(["EVAL", RedisArgument(Self.releaseIfOwnedScript), "1", RedisArgument(keys.schedulerLock(queue)), RedisArgument(name)])
+            // for the lock's 61 s expiry — with RQ's own release script.
+            commands.append(["EVAL", RedisArgument(RQScheduler.releaseScript), "1", RedisArgument(keys.schedulerLock(queue)), RedisArgument(name)])
             report.workers.append(name)
         }
         _ = try await redis.transaction(commands)
