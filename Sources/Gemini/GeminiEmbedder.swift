@@ -129,7 +129,9 @@ public struct GeminiEmbedder: Embedder {
         }
         let vectors: [[Float]]
         do {
-            if requests.count == 1 {
+            if let fast = EmbeddingResponseReader.vectors(in: response.body, batch: requests.count != 1) {
+                vectors = fast
+            } else if requests.count == 1 {
                 vectors = [try JSONDecoder().decode(EmbedResponse.self, from: response.body).embedding.values]
             } else {
                 vectors = try JSONDecoder().decode(BatchResponse.self, from: response.body).embeddings.map(\.values)

@@ -102,11 +102,20 @@ extension Double: PostgresBindable, PostgresDecodable {
 }
 
 extension Float: PostgresBindable, PostgresDecodable {
-    public var postgresText: String? { Double.postgresLiteral(Double(self)) }
+    public var postgresText: String? { Self.postgresLiteral(self) }
     public var postgresTypeOID: UInt32 { PostgresType.float4 }
     public init(postgresText text: String, type: UInt32) throws(PostgresError) {
         guard let value = Float(text) else { throw decodingError(text, "Float") }
         self = value
+    }
+
+    /// The shortest text that reads back as this `Float` (`real` parses it to the same value;
+    /// widening to `Double` first would print 17 digits of noise).
+    static func postgresLiteral(_ value: Float) -> String {
+        if value.isNaN { return "NaN" }
+        if value == .infinity { return "Infinity" }
+        if value == -.infinity { return "-Infinity" }
+        return String(value)
     }
 }
 
@@ -144,10 +153,14 @@ extension Array: PostgresDecodable where Element: PostgresArrayElement {
             self = []
             return
         }
+        // Split on the bytes: the elements are ASCII numbers, and walking Characters (grapheme
+        // breaking) cost more than parsing them.
         var result: [Element] = []
-        for item in body.split(separator: ",", omittingEmptySubsequences: false) {
-            guard item != "NULL", let value = Element.fromPostgresArrayLiteral(item) else {
-                throw decodingError(String(item), "\(Element.self) array element")
+        result.reserveCapacity(body.utf8.count / 8)
+        for item in body.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            let literal = Substring(item)
+            guard literal != "NULL", let value = Element.fromPostgresArrayLiteral(literal) else {
+                throw decodingError(String(literal), "\(Element.self) array element")
             }
             result.append(value)
         }
@@ -167,7 +180,7 @@ public protocol PostgresArrayElement: Sendable {
 
 extension Float: PostgresArrayElement {
     public static var postgresArrayTypeOID: UInt32 { PostgresType.float4Array }
-    public static func postgresArrayLiteral(_ value: Float) -> String { Double.postgresLiteral(Double(value)) }
+    public static func postgresArrayLiteral(_ value: Float) -> String { postgresLiteral(value) }
     public static func fromPostgresArrayLiteral(_ text: Substring) -> Float? { Float(text) }
 }
 

@@ -42,6 +42,26 @@ struct PostgresClientTests {
         }
     }
 
+    /// Embedding-sized `real[]` values come back bit for bit: each `Float` travels as its shortest
+    /// text, PostgreSQL's `float4` reads it to the same value, and the array reader splits the
+    /// answer on its bytes (NULL elements refused).
+    @Test func floatVectorsRoundTripExactly() async throws {
+        try await withTemporaryDatabase { postgres, _ async throws in
+            var generator = SystemRandomNumberGenerator()
+            let edges: [Float] = [.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, -0.0, 3.4028235e38, 0.1, -1]
+            let vector = edges + (0..<761).map { _ in
+                Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &generator) & 0xBFFF_FFFF)  // finite: exponent < 255
+            }
+            #expect(vector.count == 768)
+            let rows = try await postgres.query("SELECT $1::real[] AS v, $1::real[] = $2::float8[]::real[] AS same", [vector, vector.map(Double.init)])
+            let back = try rows[0].decode("v", as: [Float].self)
+            #expect(back.map(\.bitPattern) == vector.map(\.bitPattern))
+            #expect(try rows[0].decode("same", as: Bool.self))
+            let withNull = try await postgres.query("SELECT '{1.5,NULL}'::real[] AS v")
+            #expect(throws: PostgresError.self) { try withNull[0].decode("v", as: [Float].self) }
+        }
+    }
+
     @Test func parametersAreNeverParsedAsSQL() async throws {
         try await withTemporaryDatabase { postgres, _ async throws in
             try await postgres.query("CREATE TABLE notes (body text)")
