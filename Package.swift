@@ -119,8 +119,8 @@ let package = Package(
         .target(
             name: "ResumePipeline",
             dependencies: [
-                "ApplicationStore", "AppConfig", "AWS", "Gemini", "LocalProviders", "Pickle", "Postgres", "Providers",
-                "ResumeJobs", "WorkerRuntime",
+                "ApplicationStore", "AppConfig", "AWS", "ClientSupport", "Gemini", "LocalProviders", "Pickle", "Postgres",
+                "Providers", "ResumeJobs", "WorkerRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -269,7 +269,7 @@ let package = Package(
             name: "ResumePipelineTests",
             dependencies: [
                 "ResumePipeline", "ResumeJobs", "ApplicationStore", "LocalProviders", "NativeQueue", "Postgres", "Providers", "Redis",
-                "RQ", "WorkerRuntime", "AppConfig", "TestSupport",
+                "RQ", "WorkerRuntime", "AppConfig", "ClientSupport", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -1,4 +1,5 @@
 import ApplicationStore
+import ClientSupport
 import Foundation
 import Logging
 import Postgres
@@ -60,9 +61,12 @@ public struct ResumeProcessor: Sendable {
     /// The providers.
     public let providers: ResumeProviders
     let logger: Logger
+    /// Job post embeddings being computed, by post id.
+    private let postEmbeddings: SingleFlight<UUID, [Float]>
 
     /// Creates a processor.
     public init(repository: ApplicationRepository, providers: ResumeProviders, logger: Logger) {
+        self.postEmbeddings = SingleFlight()
         self.repository = repository
         self.providers = providers
         self.logger = logger
@@ -119,9 +123,20 @@ public struct ResumeProcessor: Sendable {
     }
 
     /// The job post's embedding: cached in its row, computed once (query task) when missing or
-    /// of another dimension (the embedder changed).
+    /// of another dimension (the embedder changed). Jobs of the same post that need it at the same
+    /// time share one computation (``SingleFlight``): a new post's first 50 résumés make one request.
     private func jobPostEmbedding(_ post: JobPost) async throws(PipelineError) -> [Float] {
         if let cached = post.embedding, cached.count == providers.embedder.dimensions { return cached }
+        do {
+            return try await postEmbeddings.value(for: post.id) { try await computeJobPostEmbedding(post) }
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError(.provider, "\(error)", isTransient: true)  // not reached: the body throws PipelineError only
+        }
+    }
+
+    private func computeJobPostEmbedding(_ post: JobPost) async throws(PipelineError) -> [Float] {
         let text = post.title + "\n\n" + post.description
         let vectors = try await provider { () async throws(ProviderError) -> [[Float]] in
             try await providers.embedder.embed([text], task: .query)

@@ -1,5 +1,6 @@
 import ApplicationStore
 import AppConfig
+import ClientSupport
 import Crypto
 import Foundation
 import LocalProviders
@@ -10,6 +11,7 @@ import Redis
 import ResumeJobs
 import ResumePipeline
 import RQ
+import Synchronization
 import Testing
 import TestSupport
 import WorkerRuntime
@@ -220,5 +222,92 @@ struct ResumePipelineTests {
                 #expect(try await RQStore(redis: redis).queue(rq.queueName).count() == 1)
             }
         }
+    }
+}
+
+/// The local embedder, counting calls per task; query embeddings take `queryDelay`, so concurrent
+/// callers overlap.
+final class CountingEmbedder: Embedder {
+    let base = LocalEmbedder()
+    let queryDelay: Duration
+    let failQueries: Bool
+    private let counts = Mutex<[EmbeddingTask: Int]>([:])
+
+    init(queryDelay: Duration, failQueries: Bool = false) {
+        self.queryDelay = queryDelay
+        self.failQueries = failQueries
+    }
+
+    var name: String { base.name }
+    var dimensions: Int { base.dimensions }
+    func calls(_ task: EmbeddingTask) -> Int { counts.withLock { $0[task, default: 0] } }
+
+    func embed(_ texts: [String], task: EmbeddingTask) async throws(ProviderError) -> [[Float]] {
+        counts.withLock { $0[task, default: 0] += 1 }
+        if task == .query {
+            try? await Task.sleep(for: queryDelay)
+            if failQueries { throw ProviderError(.unavailable, "query embeddings are down") }
+        }
+        return try await base.embed(texts, task: task)
+    }
+}
+
+@Suite("Job post embedding shared by concurrent jobs", .timeLimit(.minutes(2)))
+struct JobPostEmbeddingFlightTests {
+    @Test func concurrentJobsOfANewPostEmbedItOnce() async throws {
+        try await PipelineHarness.with { harness in
+            let embedder = CountingEmbedder(queryDelay: .milliseconds(300))
+            let providers = ResumeProviders(storage: harness.providers.storage, extractor: harness.providers.extractor, embedder: embedder)
+            let processor = ResumeProcessor(repository: harness.repository, providers: providers, logger: TestEnvironment.logger)
+            let post = try await harness.makeJobPost()
+            let file = try #require(PipelineFixtures.files.first { $0.name == "lucia_fernandez.docx" })
+            var ids: [UUID] = []
+            for _ in 0..<12 { ids.append(try await harness.upload(file, to: post).id) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in ids { group.addTask { _ = try await processor.process(applicationID: id) } }
+                try await group.waitForAll()
+            }
+            #expect(embedder.calls(.document) == 12)
+            #expect(embedder.calls(.query) == 1, "each job embedded the post: \(embedder.calls(.query)) requests")
+            let cached = try #require(try await harness.repository.jobPost(id: post.id)?.embedding)
+            for id in ids {
+                let row = try #require(try await harness.repository.application(id: id))
+                #expect(row.status == .completed)
+                #expect(row.matchScore == cosineSimilarity(try #require(row.embedding), cached))
+            }
+            // A later job reads the cached row: no further request.
+            _ = try await processor.process(applicationID: try await harness.upload(file, to: post).id)
+            #expect(embedder.calls(.query) == 1)
+        }
+    }
+
+    @Test func aFailedLeaderLeavesEachWaiterToTryItself() async throws {
+        let flights = SingleFlight<String, Int>()
+        final class Attempts: Sendable { let count = Mutex(0) }
+        let attempts = Attempts()
+        struct Down: Error {}
+        let results = await withTaskGroup(of: Result<Int, any Error>.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    do {
+                        return .success(try await flights.value(for: "post") {
+                            let attempt = attempts.count.withLock { $0 += 1; return $0 }
+                            try await Task.sleep(for: .milliseconds(200))
+                            if attempt == 1 { throw Down() }
+                            return attempt
+                        })
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        // The leader failed; nobody got its (absent) value, and no waiter was failed by it.
+        #expect(results.filter { if case .failure = $0 { true } else { false } }.count == 1)
+        #expect(results.count == 5)
+        #expect(attempts.count.withLock { $0 } >= 2)
+        // Once landed, the key is free: a new caller computes again.
+        #expect(try await flights.value(for: "post") { 42 } == 42)
     }
 }
