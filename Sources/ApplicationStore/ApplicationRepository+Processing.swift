@@ -14,6 +14,28 @@ extension ApplicationRepository {
         return try result.first.map { row throws(PostgresError) in try Application(row: row) }
     }
 
+    /// The pipeline's first step in one statement: marks the application `PROCESSING` and counts
+    /// the attempt — only if it exists, has a stored file, belongs to `jobPostID` (when given) and
+    /// is not `COMPLETED` (unless `force`) — and returns it with its job post (`nil` when the post is
+    /// gone). `nil` when any condition fails: the caller then reads the row to say which.
+    public func beginProcessing(id: UUID, jobPostID: UUID?, force: Bool) async throws -> (Application, JobPost?)? {
+        let result = try await client.query(
+            """
+            WITH started AS (
+                UPDATE applications SET status = 'PROCESSING', attempts = attempts + 1, error_message = NULL, updated_at = now()
+                WHERE id = $1 AND storage_key IS NOT NULL AND ($2 OR status <> 'COMPLETED')
+                    AND ($3::uuid IS NULL OR job_post_id = $3::uuid)
+                RETURNING \(Application.columns)
+            )
+            SELECT started.*, \(JobPost.prefixedColumns(table: "p"))
+            FROM started LEFT JOIN job_posts p ON p.id = started.job_post_id
+            """, [id, force, jobPostID])
+        guard let row = result.first else { return nil }
+        let application = try Application(row: row)
+        let post: JobPost? = try row.decode("post_id", as: UUID?.self) == nil ? nil : try JobPost(row: row, prefix: "post_")
+        return (application, post)
+    }
+
     /// Writes the pipeline's results and `COMPLETED` in one statement (one transaction): text,
     /// embedding, score, `processed_at`; clears any earlier error. Running it twice leaves the
     /// same row.

@@ -50,13 +50,21 @@ public struct JobPost: Sendable, Hashable {
     /// The columns ``init(row:)`` reads.
     public static let columns = "id, title, description, seniority_level, embedding, created_at, updated_at"
 
-    /// Decodes a row selected with ``columns``.
-    public init(row: PostgresRow) throws(PostgresError) {
-        let level: String = try row.decode("seniority_level")
+    /// ``columns`` of table alias `table`, each renamed `post_<name>` (for a join with another table).
+    public static func prefixedColumns(table: String) -> String {
+        columns.split(separator: ",").map { name in
+            let name = name.trimmingCharacters(in: .whitespaces)
+            return "\(table).\(name) AS post_\(name)"
+        }.joined(separator: ", ")
+    }
+
+    /// Decodes a row selected with ``columns`` (or ``prefixedColumns(table:)`` with `prefix` `post_`).
+    public init(row: PostgresRow, prefix: String = "") throws(PostgresError) {
+        let level: String = try row.decode(prefix + "seniority_level")
         self.init(
-            id: try row.decode("id"), title: try row.decode("title"), description: try row.decode("description"),
-            seniorityLevel: SeniorityLevel(rawValue: level) ?? .mid, embedding: try row.decode("embedding"),
-            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at")
+            id: try row.decode(prefix + "id"), title: try row.decode(prefix + "title"), description: try row.decode(prefix + "description"),
+            seniorityLevel: SeniorityLevel(rawValue: level) ?? .mid, embedding: try row.decode(prefix + "embedding"),
+            createdAt: try row.decode(prefix + "created_at"), updatedAt: try row.decode(prefix + "updated_at")
         )
     }
 }

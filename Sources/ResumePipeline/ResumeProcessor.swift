@@ -75,35 +75,54 @@ public struct ResumeProcessor: Sendable {
     /// Processes application `applicationID`. `jobPostID`, when given, must match the row's.
     @discardableResult
     public func process(applicationID: UUID, jobPostID: UUID? = nil, force: Bool = false) async throws(PipelineError) -> PipelineOutcome {
+        // The usual case in one statement: the row is ours to process; mark it and read its post.
+        if let (started, post) = try await database({ try await repository.beginProcessing(id: applicationID, jobPostID: jobPostID, force: force) }) {
+            do throws(PipelineError) {
+                guard let post else {
+                    throw PipelineError(.unknownJobPost, "job post \(started.jobPostID) no longer exists", isTransient: false)
+                }
+                return try await run(started, post: post)
+            } catch {
+                await recordFailure(applicationID, error)
+                throw error
+            }
+        }
+        // Otherwise read the row to say why (or, after a race, to go the long way).
         let existing = try await database { try await repository.application(id: applicationID) }
         guard let existing else {
             throw PipelineError(.unknownApplication, "no application \(applicationID.uuidString.lowercased())", isTransient: false)
         }
         if existing.status == .completed && !force { return .alreadyCompleted }
-        do {
-            return try await run(existing, expectedJobPost: jobPostID)
-        } catch {
-            // Recorded, then rethrown for the queue; a failure to record is logged, not hidden.
-            do {
-                try await repository.fail(id: applicationID, reason: error.description)
-            } catch {
-                logger.error("could not record the failure", metadata: ["application.id": "\(applicationID)", "error": "\(error)"])
+        do throws(PipelineError) {
+            if let jobPostID, jobPostID != existing.jobPostID {
+                throw PipelineError(.unknownJobPost, "job post \(jobPostID) does not match the application's", isTransient: false)
             }
+            guard existing.storageKey != nil else { throw PipelineError(.missingFile, "the application has no stored file", isTransient: false) }
+            _ = try await database { try await repository.startProcessing(id: existing.id) }
+            guard let post = try await database({ try await repository.jobPost(id: existing.jobPostID) }) else {
+                throw PipelineError(.unknownJobPost, "job post \(existing.jobPostID) no longer exists", isTransient: false)
+            }
+            return try await run(existing, post: post)
+        } catch {
+            await recordFailure(applicationID, error)
             throw error
         }
     }
 
-    private func run(_ existing: Application, expectedJobPost: UUID?) async throws(PipelineError) -> PipelineOutcome {
-        let id = existing.id
-        if let expectedJobPost, expectedJobPost != existing.jobPostID {
-            throw PipelineError(.unknownJobPost, "job post \(expectedJobPost) does not match the application's", isTransient: false)
+    /// Records a failure on the row; a failure to record is logged, not hidden.
+    private func recordFailure(_ applicationID: UUID, _ error: PipelineError) async {
+        do {
+            try await repository.fail(id: applicationID, reason: error.description)
+        } catch {
+            logger.error("could not record the failure", metadata: ["application.id": "\(applicationID)", "error": "\(error)"])
         }
+    }
+
+    /// Extraction, embedding, scoring and `COMPLETED`, for a row already marked `PROCESSING`.
+    private func run(_ existing: Application, post: JobPost) async throws(PipelineError) -> PipelineOutcome {
+        let id = existing.id
         guard let key = existing.storageKey else { throw PipelineError(.missingFile, "the application has no stored file", isTransient: false) }
         let kind = Self.kind(of: existing)
-        _ = try await database { try await repository.startProcessing(id: id) }
-        guard let post = try await database({ try await repository.jobPost(id: existing.jobPostID) }) else {
-            throw PipelineError(.unknownJobPost, "job post \(existing.jobPostID) no longer exists", isTransient: false)
-        }
         let text = try await provider { () async throws(ProviderError) -> String in
             try await providers.extractor.extractText(from: StoredDocument(key: key, kind: kind, storage: providers.storage))
         }

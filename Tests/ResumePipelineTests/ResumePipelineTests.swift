@@ -145,6 +145,36 @@ struct ResumePipelineTests {
         }
     }
 
+    /// The rows the one-statement start refuses take the long way and fail with the reason; none
+    /// of them counts an attempt or goes `PROCESSING`.
+    @Test func refusedStartsFailWithTheirReason() async throws {
+        try await PipelineHarness.with { harness in
+            let post = try await harness.makeJobPost()
+            let other = try await harness.makeJobPost()
+            let file = try #require(PipelineFixtures.files.first { $0.name == "alice_chen.pdf" })
+            let application = try await harness.upload(file, to: post)
+            let mismatch = await #expect(throws: PipelineError.self) {
+                try await harness.processor.process(applicationID: application.id, jobPostID: other.id)
+            }
+            #expect(mismatch?.code == .unknownJobPost && mismatch?.isTransient == false)
+            var row = try #require(try await harness.repository.application(id: application.id))
+            #expect(row.status == .failed && row.attempts == 0)
+            #expect(row.errorMessage?.contains("does not match") == true)
+            // The right post then processes it (a FAILED row may be retried).
+            #expect(try await harness.processor.process(applicationID: application.id, jobPostID: post.id) != .alreadyCompleted)
+            row = try #require(try await harness.repository.application(id: application.id))
+            #expect(row.status == .completed && row.attempts == 1)
+
+            let noFile = Application(
+                id: UUID(), jobPostID: post.id, candidateName: "No File", email: "nofile@example.com", seniorityLevel: .junior)
+            try await harness.repository.insert(noFile)
+            let missing = await #expect(throws: PipelineError.self) { try await harness.processor.process(applicationID: noFile.id) }
+            #expect(missing?.code == .missingFile && missing?.isTransient == false)
+            row = try #require(try await harness.repository.application(id: noFile.id))
+            #expect(row.status == .failed && row.attempts == 0 && row.errorMessage?.hasPrefix("missing_file") == true)
+        }
+    }
+
     @Test func unknownApplicationIsAPermanentFailure() async throws {
         try await PipelineHarness.with { harness in
             let error = await #expect(throws: PipelineError.self) {
