@@ -245,6 +245,11 @@ public struct GeminiEmbedder: Embedder {
     static func chunks(of text: String, maximumCharacters: Int) -> [String] {
         let limit = max(1, maximumCharacters)
         var result: [String] = []
+        // Most texts fit in one chunk: a UTF-8 byte count within the limit bounds the characters too.
+        if text.utf8.count <= limit {
+            let trimmed = trimmingWhitespace(Substring(text))
+            return trimmed.isEmpty ? [] : [trimmed]
+        }
         var rest = Substring(text)
         while !rest.isEmpty {
             var piece = rest.prefix(limit)
@@ -255,10 +260,20 @@ public struct GeminiEmbedder: Embedder {
                 }
             }
             rest = rest[piece.endIndex...]
-            let trimmed = piece.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = trimmingWhitespace(piece)
             if !trimmed.isEmpty { result.append(trimmed) }
         }
         return result
+    }
+
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)` on the scalars at both ends only (the
+    /// Foundation call copies the whole text first).
+    static func trimmingWhitespace(_ text: Substring) -> String {
+        let scalars = text.unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, CharacterSet.whitespacesAndNewlines.contains(scalars[start]) { start = scalars.index(after: start) }
+        while end > start, CharacterSet.whitespacesAndNewlines.contains(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+        return String(scalars[start..<end])
     }
 
     static func normalized(_ vector: [Double]) -> [Float] {

@@ -92,6 +92,22 @@ struct GeminiEmbedderTests {
         }
     }
 
+    /// Whitespace and newlines (Unicode's, as Foundation's `whitespacesAndNewlines` has them) are
+    /// trimmed from both ends of each chunk and nowhere else; a blank text is not sent.
+    @Test func chunksAreTrimmedAtBothEndsOnly() async throws {
+        let server = try FakeGeminiServer()
+        defer { server.stop() }
+        let texts = [" \n\t Senior  Swift\u{2003}engineer\r\n\u{2003}\u{85}", "\u{A0}Zoë — 🌍 \n"]
+        _ = try await embedder(server).embed(texts, task: .query)
+        let items = try #require(server.requests.first?.json?["requests"] as? [[String: Any]])
+        let sent = items.compactMap { (($0["content"] as? [String: Any])?["parts"] as? [[String: String]])?.first?["text"] }
+        #expect(sent == texts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(sent == ["Senior  Swift\u{2003}engineer", "Zoë — 🌍"])
+        let blank = try await embedder(server).embed([" \n\u{2003} "], task: .query)
+        #expect(blank == [[Float](repeating: 0, count: 768)])
+        #expect(server.requests.count == 1)
+    }
+
     @Test func longTextIsChunkedInOneBatchAveragedAndNormalised() async throws {
         let server = try FakeGeminiServer()
         defer { server.stop() }
