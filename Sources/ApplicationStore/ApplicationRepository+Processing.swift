@@ -1,6 +1,23 @@
 import Foundation
 import Postgres
 
+/// What ``ApplicationRepository/beginProcessing(id:jobPostID:force:)`` started.
+public struct ProcessingStart: Sendable {
+    /// The application, now `PROCESSING`.
+    public var application: Application
+    /// Its job post without the embedding; `nil` when the post is gone.
+    public var post: JobPost?
+    /// The length of the post's cached embedding, `nil` when it has none.
+    public var postEmbeddingDimensions: Int?
+
+    /// Creates a start.
+    public init(application: Application, post: JobPost?, postEmbeddingDimensions: Int? = nil) {
+        self.application = application
+        self.post = post
+        self.postEmbeddingDimensions = postEmbeddingDimensions
+    }
+}
+
 /// The pipeline's state changes: `PENDING → PROCESSING → COMPLETED | FAILED`.
 extension ApplicationRepository {
     /// Marks the application `PROCESSING` and counts the attempt; returns the row as it is now,
@@ -16,9 +33,11 @@ extension ApplicationRepository {
 
     /// The pipeline's first step in one statement: marks the application `PROCESSING` and counts
     /// the attempt — only if it exists, has a stored file, belongs to `jobPostID` (when given) and
-    /// is not `COMPLETED` (unless `force`) — and returns it with its job post (`nil` when the post is
-    /// gone). `nil` when any condition fails: the caller then reads the row to say which.
-    public func beginProcessing(id: UUID, jobPostID: UUID?, force: Bool) async throws -> (Application, JobPost?)? {
+    /// is not `COMPLETED` (unless `force`) — and reads its job post, whose embedding is left out
+    /// (``ProcessingStart/postEmbeddingDimensions`` tells whether one is cached; callers keep it in
+    /// memory rather than read 768 numbers per résumé). `nil` when any condition fails: the caller
+    /// then reads the row to say which.
+    public func beginProcessing(id: UUID, jobPostID: UUID?, force: Bool) async throws -> ProcessingStart? {
         let result = try await client.query(
             """
             WITH started AS (
@@ -27,13 +46,16 @@ extension ApplicationRepository {
                     AND ($3::uuid IS NULL OR job_post_id = $3::uuid)
                 RETURNING \(Application.columns)
             )
-            SELECT started.*, \(JobPost.prefixedColumns(table: "p"))
+            SELECT started.*, \(JobPost.prefixedColumns(table: "p", embedding: "NULL::real[]")),
+                cardinality(p.embedding) AS post_embedding_dimensions
             FROM started LEFT JOIN job_posts p ON p.id = started.job_post_id
             """, [id, force, jobPostID])
         guard let row = result.first else { return nil }
         let application = try Application(row: row)
-        let post: JobPost? = try row.decode("post_id", as: UUID?.self) == nil ? nil : try JobPost(row: row, prefix: "post_")
-        return (application, post)
+        guard try row.decode("post_id", as: UUID?.self) != nil else { return ProcessingStart(application: application, post: nil) }
+        return ProcessingStart(
+            application: application, post: try JobPost(row: row, prefix: "post_"),
+            postEmbeddingDimensions: try row.decode("post_embedding_dimensions", as: Int?.self))
     }
 
     /// Writes the pipeline's results and `COMPLETED` in one statement (one transaction): text,

@@ -50,10 +50,12 @@ public struct JobPost: Sendable, Hashable {
     /// The columns ``init(row:)`` reads.
     public static let columns = "id, title, description, seniority_level, embedding, created_at, updated_at"
 
-    /// ``columns`` of table alias `table`, each renamed `post_<name>` (for a join with another table).
-    public static func prefixedColumns(table: String) -> String {
+    /// ``columns`` of table alias `table`, each renamed `post_<name>` (for a join with another
+    /// table); `embedding`, when given, is the SQL selected instead of the embedding column.
+    public static func prefixedColumns(table: String, embedding: String? = nil) -> String {
         columns.split(separator: ",").map { name in
             let name = name.trimmingCharacters(in: .whitespaces)
+            if name == "embedding", let embedding { return "\(embedding) AS post_embedding" }
             return "\(table).\(name) AS post_\(name)"
         }.joined(separator: ", ")
     }

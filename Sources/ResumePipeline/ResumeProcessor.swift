@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Postgres
 import Providers
+import Synchronization
 
 /// Why processing one application failed, and whether the queue should retry it.
 public struct PipelineError: Error, Sendable, CustomStringConvertible {
@@ -63,6 +64,8 @@ public struct ResumeProcessor: Sendable {
     let logger: Logger
     /// Job post embeddings being computed, by post id.
     private let postEmbeddings: SingleFlight<UUID, [Float]>
+    /// Job post embeddings read from their rows, by post id and `updated_at`.
+    private let postVectors = JobPostVectors()
 
     /// Creates a processor.
     public init(repository: ApplicationRepository, providers: ResumeProviders, logger: Logger) {
@@ -76,12 +79,12 @@ public struct ResumeProcessor: Sendable {
     @discardableResult
     public func process(applicationID: UUID, jobPostID: UUID? = nil, force: Bool = false) async throws(PipelineError) -> PipelineOutcome {
         // The usual case in one statement: the row is ours to process; mark it and read its post.
-        if let (started, post) = try await database({ try await repository.beginProcessing(id: applicationID, jobPostID: jobPostID, force: force) }) {
+        if let start = try await database({ try await repository.beginProcessing(id: applicationID, jobPostID: jobPostID, force: force) }) {
             do throws(PipelineError) {
-                guard let post else {
-                    throw PipelineError(.unknownJobPost, "job post \(started.jobPostID) no longer exists", isTransient: false)
+                guard let post = start.post else {
+                    throw PipelineError(.unknownJobPost, "job post \(start.application.jobPostID) no longer exists", isTransient: false)
                 }
-                return try await run(started, post: post)
+                return try await run(start.application, post: post, storedPostDimensions: start.postEmbeddingDimensions)
             } catch {
                 await recordFailure(applicationID, error)
                 throw error
@@ -102,7 +105,7 @@ public struct ResumeProcessor: Sendable {
             guard let post = try await database({ try await repository.jobPost(id: existing.jobPostID) }) else {
                 throw PipelineError(.unknownJobPost, "job post \(existing.jobPostID) no longer exists", isTransient: false)
             }
-            return try await run(existing, post: post)
+            return try await run(existing, post: post, storedPostDimensions: post.embedding?.count)
         } catch {
             await recordFailure(applicationID, error)
             throw error
@@ -119,7 +122,7 @@ public struct ResumeProcessor: Sendable {
     }
 
     /// Extraction, embedding, scoring and `COMPLETED`, for a row already marked `PROCESSING`.
-    private func run(_ existing: Application, post: JobPost) async throws(PipelineError) -> PipelineOutcome {
+    private func run(_ existing: Application, post: JobPost, storedPostDimensions: Int?) async throws(PipelineError) -> PipelineOutcome {
         let id = existing.id
         guard let key = existing.storageKey else { throw PipelineError(.missingFile, "the application has no stored file", isTransient: false) }
         let kind = Self.kind(of: existing)
@@ -132,7 +135,7 @@ public struct ResumeProcessor: Sendable {
         guard let vector = vectors.first, vector.count == providers.embedder.dimensions else {
             throw PipelineError(.provider, "the embedder returned no vector", isTransient: true)
         }
-        let postVector = try await jobPostEmbedding(post)
+        let postVector = try await jobPostEmbedding(post, storedDimensions: storedPostDimensions)
         guard postVector.count == vector.count else {
             throw PipelineError(.provider, "job post embedding has \(postVector.count) dimensions, résumé \(vector.count)", isTransient: false)
         }
@@ -144,8 +147,20 @@ public struct ResumeProcessor: Sendable {
     /// The job post's embedding: cached in its row, computed once (query task) when missing or
     /// of another dimension (the embedder changed). Jobs of the same post that need it at the same
     /// time share one computation (``SingleFlight``): a new post's first 50 résumés make one request.
-    private func jobPostEmbedding(_ post: JobPost) async throws(PipelineError) -> [Float] {
-        if let cached = post.embedding, cached.count == providers.embedder.dimensions { return cached }
+    /// The row's value is also kept in memory under the post's `updated_at` (any change to the post
+    /// bumps it), so a résumé does not read 768 numbers back from PostgreSQL each time.
+    private func jobPostEmbedding(_ post: JobPost, storedDimensions: Int?) async throws(PipelineError) -> [Float] {
+        let dimensions = providers.embedder.dimensions
+        if let cached = post.embedding, cached.count == dimensions {
+            postVectors.store(cached, for: post)
+            return cached
+        }
+        if let remembered = postVectors.vector(for: post), remembered.count == dimensions { return remembered }
+        if storedDimensions == dimensions, let stored = try await database({ try await repository.jobPost(id: post.id) }),
+           let vector = stored.embedding, vector.count == dimensions {
+            postVectors.store(vector, for: stored)
+            return vector
+        }
         do {
             return try await postEmbeddings.value(for: post.id) { try await computeJobPostEmbedding(post) }
         } catch let error as PipelineError {
@@ -193,6 +208,26 @@ public struct ResumeProcessor: Sendable {
             return try await body()
         } catch {
             throw PipelineError(.provider, error.description, isTransient: error.isTransient)
+        }
+    }
+}
+
+/// Job post embeddings as last read from their rows, keyed by post id and valid for one
+/// `updated_at`; at most `limit` posts (all forgotten when full: posts are few, résumés many).
+final class JobPostVectors: Sendable {
+    private let entries = Mutex<[UUID: (updatedAt: Date, vector: [Float])]>([:])
+    private let limit = 1_024
+
+    /// The vector read for this version of `post`, if any.
+    func vector(for post: JobPost) -> [Float]? {
+        entries.withLock { entries in entries[post.id].flatMap { $0.updatedAt == post.updatedAt ? $0.vector : nil } }
+    }
+
+    /// Remembers `vector` for this version of `post`.
+    func store(_ vector: [Float], for post: JobPost) {
+        entries.withLock { entries in
+            if entries.count >= limit && entries[post.id] == nil { entries.removeAll() }
+            entries[post.id] = (post.updatedAt, vector)
         }
     }
 }

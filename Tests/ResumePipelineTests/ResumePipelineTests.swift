@@ -311,6 +311,30 @@ struct JobPostEmbeddingFlightTests {
         }
     }
 
+    /// The post's vector is remembered per `updated_at`: a changed post is read again.
+    @Test func aChangedPostIsReadAgain() async throws {
+        try await PipelineHarness.with { harness in
+            let post = try await harness.makeJobPost()
+            let file = try #require(PipelineFixtures.files.first { $0.name == "lucia_fernandez.docx" })
+            let first = try await harness.upload(file, to: post)
+            _ = try await harness.processor.process(applicationID: first.id)
+            let original = try #require(try await harness.repository.jobPost(id: post.id)?.embedding)
+            let second = try await harness.upload(file, to: post)
+            _ = try await harness.processor.process(applicationID: second.id)
+            var row = try #require(try await harness.repository.application(id: second.id))
+            #expect(row.matchScore == cosineSimilarity(try #require(row.embedding), original))
+            // Another vector in the row, as an edit or another embedder would leave it.
+            let replaced = original.enumerated().map { $0.offset % 2 == 0 ? -$0.element : $0.element }
+            try await harness.postgres.query("UPDATE job_posts SET embedding = $2, updated_at = now() WHERE id = $1", [post.id, replaced])
+            let third = try await harness.upload(file, to: post)
+            _ = try await harness.processor.process(applicationID: third.id)
+            row = try #require(try await harness.repository.application(id: third.id))
+            let score = try #require(row.matchScore)
+            #expect(score == cosineSimilarity(try #require(row.embedding), replaced))
+            #expect(abs(score - cosineSimilarity(try #require(row.embedding), original)) > 1e-6)
+        }
+    }
+
     @Test func aFailedLeaderLeavesEachWaiterToTryItself() async throws {
         let flights = SingleFlight<String, Int>()
         final class Attempts: Sendable { let count = Mutex(0) }
