@@ -296,6 +296,12 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
             replies.append(Self.convert(reply))
             freeReplyObject(raw)
         }
+        // Scripts the server does not know yet: once more in full (see `RedisScript`).
+        let unknown = replies.indices.filter { RedisScript.isUnknownScript(replies[$0]) && RedisScript.evalFallback(for: commands[$0]) != nil }
+        if !unknown.isEmpty {
+            let again = try runOnQueue(unknown.map { RedisScript.evalFallback(for: commands[$0])! }, blockTimeout: nil, operation: operation)
+            for (index, reply) in zip(unknown, again) { replies[index] = reply }
+        }
         return replies
     }
 

@@ -309,6 +309,9 @@ public final class RQWorker: Service, Sendable {
         // it ends, so the loop can wait for room without collecting results.
         let (slotFreed, slotSignal) = AsyncStream<Void>.makeStream()
         var slots = slotFreed.makeAsyncIterator()
+        // The loop runs on its connection's own thread: its dequeues and job starts then need no hop
+        // between threads (the jobs themselves are started on the global executor, below).
+        try await withTaskExecutorPreference(connection.taskExecutor) {
         try await withThrowingDiscardingTaskGroup { group in
             while !stopping.load(ordering: .relaxed) {
                 try Task.checkCancellation()
@@ -362,7 +365,7 @@ public final class RQWorker: Service, Sendable {
                     let scripts = starts.map { startScript($0.id, queue: $0.queue, start: $0.start, single: single) }
                     var replies: [RedisReply] = []
                     try await persistently("job start") {
-                        replies = try await self.redis.pipeline(scripts)
+                        replies = try await connection.pipeline(scripts)
                         // Replies come back in place; a passing server condition (LOADING after
                         // a restart) means the scripts did not run: all of them again (each is
                         // idempotent), not "missing hash".
@@ -385,7 +388,7 @@ public final class RQWorker: Service, Sendable {
                         }
                         self.activeJobs.add(1, ordering: .relaxed)
                         lastState = "busy"
-                        group.addTask {
+                        group.addTask(executorPreference: globalConcurrentExecutor) {
                             defer {
                                 self.activeJobs.subtract(1, ordering: .relaxed)
                                 slotSignal.yield()
@@ -405,6 +408,7 @@ public final class RQWorker: Service, Sendable {
                 }
             }
             // Warm shutdown: the group waits for the running jobs; cancellation cuts them short.
+        }
         }
         slotSignal.finish()
     }
@@ -670,15 +674,15 @@ public final class RQWorker: Service, Sendable {
                 // The common case — no children — in one round trip: a script that checks the
                 // dependents set and applies the same commands atomically (readers cannot tell it
                 // from the MULTI). With children, the WATCH path below releases them.
-                var script: RedisCommand = [
-                    "EVAL", RedisArgument(Self.finishScript), "4", RedisArgument(dependentsKey), RedisArgument(executionKeyName),
-                    workerKey, RedisArgument(self.keys.workerExecutions(self.configuration.name)),
-                    attempt > 1 ? "1" : "0", RedisArgument(jobID), RedisArgument(finalCommands.count),
-                ]
+                var arguments: [RedisArgument] = [attempt > 1 ? "1" : "0", RedisArgument(jobID), RedisArgument(finalCommands.count)]
                 for command in finalCommands {
-                    script.append(RedisArgument(command.count))
-                    script += command
+                    arguments.append(RedisArgument(command.count))
+                    arguments += command
                 }
+                let script = Self.finish.command(
+                    keys: [RedisArgument(dependentsKey), RedisArgument(executionKeyName), workerKey,
+                           RedisArgument(self.keys.workerExecutions(self.configuration.name))],
+                    arguments: arguments)
                 switch try await self.redis.send(script).int {
                 case 1, 2: return
                 default: break
@@ -766,16 +770,23 @@ public final class RQWorker: Service, Sendable {
     /// same records, same order), returning the job hash — or nothing for a missing hash, whose
     /// id is then only removed from the intermediate list.
     private func startScript(_ id: String, queue: String, start: ExecutionStart, single: Bool) -> RedisCommand {
-        [
-            "EVAL", RedisArgument(Self.startJobScript), "7", RedisArgument(keys.job(id)),
-            RedisArgument(keys.execution(job: id, execution: start.executionID)), RedisArgument(keys.executions(id)),
-            RedisArgument(keys.started(queue)), RedisArgument(keys.workerExecutions(configuration.name)), workerKey,
-            RedisArgument(keys.intermediate(queue)),
-            RedisArgument(id), RedisArgument(start.executionID), RedisArgument(RQTime.floatSeconds(start.date)),
-            RedisArgument(start.isoText), RedisArgument(RQTime.unixSeconds(start.date)), RedisArgument(configuration.name),
-            single ? "1" : "0",
-        ]
+        Self.startJob.command(
+            keys: [
+                RedisArgument(keys.job(id)), RedisArgument(keys.execution(job: id, execution: start.executionID)),
+                RedisArgument(keys.executions(id)), RedisArgument(keys.started(queue)),
+                RedisArgument(keys.workerExecutions(configuration.name)), workerKey, RedisArgument(keys.intermediate(queue)),
+            ],
+            arguments: [
+                RedisArgument(id), RedisArgument(start.executionID), RedisArgument(RQTime.floatSeconds(start.date)),
+                RedisArgument(start.isoText), RedisArgument(RQTime.unixSeconds(start.date)), RedisArgument(configuration.name),
+                single ? "1" : "0",
+            ])
     }
+
+    /// ``startJobScript``, sent by its SHA-1.
+    static let startJob = RedisScript(startJobScript)
+    /// ``finishScript``, sent by its SHA-1.
+    static let finish = RedisScript(finishScript)
 
     /// KEYS: job, execution, executions zset, `rq:wip:Q`, worker executions, worker, intermediate
     /// list. ARGV: job id, execution id, now as float seconds, now as RQ timestamp, now as Unix

@@ -22,6 +22,35 @@ struct RedisClientTests {
         }
     }
 
+    /// A script goes by SHA-1; the server's first NOSCRIPT is answered by sending it in full once,
+    /// after the batch it was in, and from then on the SHA-1 suffices.
+    @Test func scriptsGoBySHA1AndFallBackToTheBodyOnce() async throws {
+        try await withTestRedis { redis in
+            let key = uniqueKey()
+            // A body no server has seen: its own comment makes its SHA-1 new.
+            let script = RedisScript("-- \(key)\nreturn redis.call('INCRBY', KEYS[1], ARGV[1])")
+            #expect(script.sha1.count == 40 && script.sha1.allSatisfy(\.isHexDigit))
+            #expect(try await redis.send("SCRIPT", "EXISTS", RedisArgument(script.sha1)).array?.first?.int == 0)
+            let call = script.command(keys: [RedisArgument(key)], arguments: ["5"])
+            #expect(call.first == "EVALSHA")
+            let replies = try await redis.pipeline([call, ["GET", RedisArgument(key)], call])
+            // Both unknown-script calls ran after the batch, in order; the GET between them saw neither.
+            #expect(replies[0].int == 5 && replies[2].int == 10)
+            #expect(replies[1].isNull)
+            #expect(try await redis.send("SCRIPT", "EXISTS", RedisArgument(script.sha1)).array?.first?.int == 1)
+            #expect(try await redis.send(call).int == 15)
+            // A script's own error comes back as it is.
+            let failing = RedisScript("-- \(key)\nreturn redis.error_reply('ERR nope')")
+            let reply = try await redis.pipeline([failing.command(keys: [], arguments: [])])
+            guard case .error(let message) = reply[0] else {
+                Issue.record("expected an error reply, got \(reply[0])")
+                return
+            }
+            #expect(message == "ERR nope")
+            try await redis.send("DEL", RedisArgument(key))
+        }
+    }
+
     @Test func oneMegabyteValue() async throws {
         try await withTestRedis { redis in
             let key = uniqueKey()
