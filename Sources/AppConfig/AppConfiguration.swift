@@ -76,7 +76,7 @@ public struct AppConfiguration: Sendable {
     public static let variables = [
         "REDIS_URL", "DB_URL", "ASYNC_DB_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_S3_BUCKET_NAME", "AWS_ENDPOINT_URL", "GEMINI_API_KEY", "GEMINI_MODEL", "GEMINI_DIMENSIONS", "GEMINI_BASE_URL", "QUEUE_MODE",
-        "DATA_DIR",
+        "DATA_DIR", "DB_PREPARED_STATEMENTS",
     ]
 
     /// Loads the configuration from the process environment and the `.env` file at `dotEnvPath`
@@ -118,6 +118,13 @@ public struct AppConfiguration: Sendable {
             )
         } catch {
             throw ConfigurationError(variable: dbVariable, reason: error.message)
+        }
+        if let prepared = value("DB_PREPARED_STATEMENTS") {
+            switch prepared.lowercased() {
+            case "1", "true", "yes", "on": postgres.preparedStatements = true
+            case "0", "false", "no", "off": postgres.preparedStatements = false
+            default: throw ConfigurationError(variable: "DB_PREPARED_STATEMENTS", reason: "must be true or false (got \(prepared))")
+            }
         }
         if let bucket = value("AWS_S3_BUCKET_NAME") {
             guard let key = value("AWS_ACCESS_KEY_ID") else {

@@ -17,6 +17,11 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var maximumConnections: Int
     /// `application_name` shown in `pg_stat_activity`. Default: `"resume-processor"`.
     public var applicationName: String
+    /// Whether statements with parameters are prepared once per connection and reused (the server
+    /// then parses and plans each once). Turn it off behind a pooler that does not keep prepared
+    /// statements (PgBouncer in transaction mode before 1.21): `DB_PREPARED_STATEMENTS=false`.
+    /// Default: `true`.
+    public var preparedStatements: Bool = true
     /// The URL with the password replaced by `***`.
     public let redactedURL: String
 

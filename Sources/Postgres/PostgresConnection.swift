@@ -13,8 +13,12 @@ import Darwin
 ///
 /// Every libpq call on the `PGconn` runs inside a closure on ``executor``, so the connection has one
 /// owner and the cooperative pool never blocks on the socket. Results are copied into
-/// ``PostgresResult`` before `PQclear`. Statements are sent with `PQexecParams`: parameters travel
-/// apart from the SQL text.
+/// ``PostgresResult`` before `PQclear`. Parameters always travel apart from the SQL text: a
+/// statement with parameters is prepared once per connection (`PQprepare`, named `rp_N`) and then
+/// run with `PQexecPrepared`, so the server parses and plans it once rather than on every call
+/// (``PostgresConfiguration/preparedStatements``; with it off, every call is `PQexecParams`). A
+/// prepared statement the server no longer has (a pooler's `DISCARD ALL`) or whose result shape
+/// changed (a migration) is prepared again and the call retried once.
 ///
 /// Like the Redis connection it repairs itself between statements (a dropped idle connection is
 /// reopened with backoff), but never inside a transaction: a connection that breaks after `BEGIN`
@@ -25,6 +29,9 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
     private var connection: OpaquePointer?
     private var closed = false
     private var inTransaction = false
+    /// Statements prepared on the current `PGconn`: name by SQL text and parameter types.
+    private var prepared: [PreparedKey: String] = [:]
+    private var statementCounter = 0
     private let cancelHandle = Mutex<CancelHandle?>(nil)
     private let executor = BlockingExecutor(label: "postgres.connection")
 
@@ -50,6 +57,14 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         }
         if let connection { PQfinish(connection) }
     }
+
+    private struct PreparedKey: Hashable {
+        let sql: String
+        let types: [UInt32]
+    }
+
+    /// At most this many prepared statements per connection; past it they are all deallocated.
+    static let preparedStatementLimit = 256
 
     /// A `PGcancel*`, which libpq allows to use from any thread.
     private struct CancelHandle: @unchecked Sendable {
@@ -213,14 +228,53 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         }
         if let connection { PQfinish(connection) }
         connection = nil
+        prepared.removeAll()
+        statementCounter = 0
     }
 
     private func execParamsOnQueue(_ sql: String, _ texts: [String?], _ types: [UInt32]) throws -> PostgresResult {
         guard let connection else { throw PostgresError(.connectionClosed, "not connected") }
+        if configuration.preparedStatements && !texts.isEmpty {
+            do {
+                return try execPreparedOnQueue(sql, texts, types, connection)
+            } catch let error as PostgresError where error.sqlState == "26000" || error.sqlState == "0A000" {
+                // Gone (26000) or stale (0A000, "cached plan must not change result type"): forget
+                // this connection's statements and prepare again, once.
+                guard self.connection != nil else { throw error }
+                if !inTransaction { _ = try? collect(PQexec(connection, "DEALLOCATE ALL"), connection) }
+                prepared.removeAll()
+                return try execPreparedOnQueue(sql, texts, types, connection)
+            }
+        }
         let result = withOptionalCStrings(texts) { valuePointers in
             types.withUnsafeBufferPointer { typePointer in
                 PQexecParams(connection, sql, Int32(texts.count), typePointer.baseAddress, valuePointers, nil, nil, 0)
             }
+        }
+        return try collect(result, connection)
+    }
+
+    private func execPreparedOnQueue(_ sql: String, _ texts: [String?], _ types: [UInt32], _ connection: OpaquePointer) throws -> PostgresResult {
+        let key = PreparedKey(sql: sql, types: types)
+        let name: String
+        if let known = prepared[key] {
+            name = known
+        } else {
+            if prepared.count >= Self.preparedStatementLimit && !inTransaction {
+                _ = try collect(PQexec(connection, "DEALLOCATE ALL"), connection)
+                prepared.removeAll()
+            }
+            statementCounter += 1
+            let fresh = "rp_\(statementCounter)"
+            let result = types.withUnsafeBufferPointer { typePointer in
+                PQprepare(connection, fresh, sql, Int32(types.count), typePointer.baseAddress)
+            }
+            _ = try collect(result, connection)
+            prepared[key] = fresh
+            name = fresh
+        }
+        let result = withOptionalCStrings(texts) { valuePointers in
+            PQexecPrepared(connection, name, Int32(texts.count), valuePointers, nil, nil, 0)
         }
         return try collect(result, connection)
     }

@@ -71,6 +71,13 @@ struct AppConfigurationTests {
         #expect(configuration.providerSummary.contains("local folder"))
     }
 
+    @Test func preparedStatementsCanBeTurnedOff() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).env").path
+        #expect(try AppConfiguration.load(environment: [:], dotEnvPath: path).postgres.preparedStatements)
+        #expect(try !AppConfiguration.load(environment: ["DB_PREPARED_STATEMENTS": "false"], dotEnvPath: path).postgres.preparedStatements)
+        #expect(try AppConfiguration.load(environment: ["DB_PREPARED_STATEMENTS": "ON"], dotEnvPath: path).postgres.preparedStatements)
+    }
+
     @Test func asyncDatabaseURLIsAcceptedAlone() throws {
         let configuration = try AppConfiguration(values: ["ASYNC_DB_URL": "postgresql+asyncpg://u:p@db:5432/app"])
         #expect(configuration.postgres.url == "postgresql://u:p@db:5432/app")
@@ -117,6 +124,7 @@ struct AppConfigurationTests {
         (["REDIS_URL": "nonsense"], "REDIS_URL"),
         (["DB_URL": "mysql://u:p@h/db"], "DB_URL"),
         (["ASYNC_DB_URL": "sqlite:///x.db"], "ASYNC_DB_URL"),
+        (["DB_PREPARED_STATEMENTS": "sometimes"], "DB_PREPARED_STATEMENTS"),
         (["AWS_S3_BUCKET_NAME": "b"], "AWS_ACCESS_KEY_ID"),
         (["AWS_S3_BUCKET_NAME": "b", "AWS_ACCESS_KEY_ID": "k"], "AWS_SECRET_ACCESS_KEY"),
         (["AWS_S3_BUCKET_NAME": "b", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "localhost:5000"], "AWS_ENDPOINT_URL"),

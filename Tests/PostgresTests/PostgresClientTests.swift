@@ -149,6 +149,42 @@ struct PostgresClientTests {
         #expect(clock.now - start < .seconds(3))
     }
 
+    /// A statement with parameters is prepared once per connection and reused; a pooler's
+    /// `DEALLOCATE ALL`, a changed table and a new session each lead to preparing it again.
+    @Test func statementsArePreparedOnceAndPreparedAgainWhenGone() async throws {
+        try await withTemporaryDatabase { _, configuration async throws in
+            let connection = try await PostgresConnection.connect(configuration: configuration, logger: TestEnvironment.logger)
+            defer { connection.close() }
+            // Without parameters (as here) a statement is not prepared, so these reads see only ours.
+            func prepared() async throws -> [String] {
+                try await connection.query("SELECT statement FROM pg_prepared_statements ORDER BY name").map { try $0.decode("statement", as: String.self) }
+            }
+            for value in 1...10 {
+                #expect(try await connection.query("SELECT $1::int + 1 AS n", [value])[0].decode("n", as: Int.self) == value + 1)
+            }
+            #expect(try await prepared() == ["SELECT $1::int + 1 AS n"])
+            // Gone: a pooler cleared the session's statements behind our back.
+            try await connection.executeScript("DEALLOCATE ALL")
+            #expect(try await connection.query("SELECT $1::int + 1 AS n", [41])[0].decode("n", as: Int.self) == 42)
+            #expect(try await prepared() == ["SELECT $1::int + 1 AS n"])
+            // Stale: the table's shape changed under a prepared `SELECT *`.
+            try await connection.executeScript("CREATE TABLE shapes (a int)")
+            try await connection.query("INSERT INTO shapes (a) VALUES ($1)", [1])
+            #expect(try await connection.query("SELECT * FROM shapes WHERE a = $1", [1]).columns.names == ["a"])
+            try await connection.executeScript("ALTER TABLE shapes ADD COLUMN b int DEFAULT 7")
+            let widened = try await connection.query("SELECT * FROM shapes WHERE a = $1", [1])
+            #expect(widened.columns.names == ["a", "b"])
+            #expect(try widened[0].decode("b", as: Int.self) == 7)
+            // Off: every call parses and plans afresh, nothing stays prepared.
+            var plain = configuration
+            plain.preparedStatements = false
+            let unprepared = try await PostgresConnection.connect(configuration: plain, logger: TestEnvironment.logger)
+            defer { unprepared.close() }
+            #expect(try await unprepared.query("SELECT $1::int * 2 AS n", [21])[0].decode("n", as: Int.self) == 42)
+            #expect(try await unprepared.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self) == 0)
+        }
+    }
+
     @Test func reconnectsAfterBackendTerminated() async throws {
         try await withTemporaryDatabase(maximumConnections: 1) { postgres, configuration async throws in
             let pid = try await postgres.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
