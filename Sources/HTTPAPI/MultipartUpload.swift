@@ -312,7 +312,18 @@ struct HeaderNameGuard {
     }
 
     private mutating func scan(buffer: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in buffer {
+        guard let base = buffer.baseAddress else { return true }
+        let first = delimiter[0]
+        var index = 0
+        while index < buffer.count {
+            // Inside a part's body with no delimiter under way: jump to the next byte that could
+            // start one (`memchr`), rather than stepping through a file's bytes one by one.
+            if state == .body && matched == 0 {
+                guard let found = memchr(base + index, Int32(first), buffer.count - index) else { return true }
+                index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            }
+            let byte = base[index]
+            index += 1
             switch state {
             case .body:
                 while matched > 0, byte != delimiter[matched] { matched = failure[matched - 1] }
