@@ -30,26 +30,45 @@ extension RQStore {
     public func runMaintenance(queues: [String], workerName: String, now: Date = Date()) async throws -> RQMaintenanceReport {
         var report = RQMaintenanceReport()
         for queue in queues {
-            let lock = RedisArgument(keys.cleanRegistries(queue))
-            guard try await redis.send("SET", lock, "1", "NX", "EX", "899").string == "OK" else { continue }
-            report.queues.append(queue)
-            do {
-                report.expiredEntries += try await cleanup(.finished, queue: queue, now: now)
+            guard let pass = try await withMaintenanceLock(queue: queue, { () async throws -> RQMaintenanceReport in
+                var pass = RQMaintenanceReport()
+                pass.queues = [queue]
+                pass.expiredEntries += try await cleanup(.finished, queue: queue, now: now)
                 let (retried, failed) = try await cleanupStarted(queue: queue, now: now)
-                report.retried += retried
-                report.failed += failed
-                report.expiredEntries += try await cleanup(.failed, queue: queue, now: now)
-                report.prunedWorkers += try await pruneDeadWorkers(queue: queue)
+                pass.retried = retried
+                pass.failed = failed
+                pass.expiredEntries += try await cleanup(.failed, queue: queue, now: now)
+                pass.prunedWorkers = try await pruneDeadWorkers(queue: queue)
                 let (removed, stuck) = try await cleanIntermediate(queue: queue, workerName: workerName, now: now)
-                report.intermediateRemoved += removed
-                report.failed += stuck
-            } catch {
-                _ = try? await redis.send("DEL", lock)
-                throw error
-            }
-            _ = try await redis.send("DEL", lock)
+                pass.intermediateRemoved = removed
+                pass.failed += stuck
+                return pass
+            }) else { continue }
+            report.queues += pass.queues
+            report.expiredEntries += pass.expiredEntries
+            report.retried += pass.retried
+            report.failed += pass.failed
+            report.prunedWorkers += pass.prunedWorkers
+            report.intermediateRemoved += pass.intermediateRemoved
         }
         return report
+    }
+
+    /// Runs `body` holding `rq:clean_registries:Q` as RQ takes it (`SET … 1 NX EX 899`), so one
+    /// worker of a fleet, Python or Swift, maintains a queue at a time; the lock is deleted after,
+    /// on success or error. `nil`, without running `body`, when another worker holds it.
+    func withMaintenanceLock<Result>(queue: String, _ body: () async throws -> Result) async throws -> Result? {
+        let lock = RedisArgument(keys.cleanRegistries(queue))
+        guard try await redis.send("SET", lock, "1", "NX", "EX", "899").string == "OK" else { return nil }
+        let result: Result
+        do {
+            result = try await body()
+        } catch {
+            _ = try? await redis.send("DEL", lock)
+            throw error
+        }
+        _ = try await redis.send("DEL", lock)
+        return result
     }
 
     /// `clean_worker_registry`: worker keys in `rq:workers:Q` whose hash expired (a worker killed
@@ -79,15 +98,8 @@ extension RQStore {
     /// by a worker that died or whose connection dropped before the reply arrived.
     public func cleanStuckIntermediate(queue: String, workerName: String, stuckAfter: Duration, now: Date = Date()) async throws -> (removed: Int, failed: [String])? {
         guard try await redis.send("LLEN", RedisArgument(keys.intermediate(queue))).int ?? 0 > 0 else { return nil }
-        let lock = RedisArgument(keys.cleanRegistries(queue))
-        guard try await redis.send("SET", lock, "1", "NX", "EX", "899").string == "OK" else { return nil }
-        do {
-            let outcome = try await cleanIntermediate(queue: queue, workerName: workerName, stuckAfter: stuckAfter, now: now)
-            _ = try await redis.send("DEL", lock)
-            return outcome
-        } catch {
-            _ = try? await redis.send("DEL", lock)
-            throw error
+        return try await withMaintenanceLock(queue: queue) {
+            try await cleanIntermediate(queue: queue, workerName: workerName, stuckAfter: stuckAfter, now: now)
         }
     }
 
@@ -118,13 +130,9 @@ extension RQStore {
             guard let seen = try await redis.send("GET", firstSeenKey).string.flatMap(Double.init),
                   now.timeIntervalSince1970 - seen > stuckAfter.seconds else { continue }
             // `handle_job_failure`: a job with retries left is retried, otherwise failed.
-            var commands: [RedisCommand]
-            if let left = job.retriesLeft, left > 0 {
-                commands = try RQTransitions.retry(&job, now: now, keys: keys, serializer: serializer)
-            } else {
-                commands = try RQTransitions.fail(&job, excString: "Job was stuck in intermediate queue.", workerName: workerName,
-                                                  now: now, keys: keys, serializer: serializer)
-            }
+            var commands = try RQTransitions.retryOrFail(
+                &job, excString: "Job was stuck in intermediate queue.", workerName: workerName, now: now, keys: keys, serializer: serializer
+            ).commands
             commands.append(["ZREM", RedisArgument(keys.started(queue)), RedisArgument(id)])
             commands.append(["LREM", RedisArgument(listKey), "1", RedisArgument(id)])
             _ = try await redis.transaction(commands)

@@ -97,6 +97,23 @@ public enum RQTransitions {
         return commands
     }
 
+    /// `handle_job_failure` for a job its worker never finished: retried when it has
+    /// `retries_left`, otherwise failed with `excString`. Returns the commands and whether the job
+    /// was retried.
+    public static func retryOrFail(
+        _ job: inout RQJob, excString: String, workerName: String = "", now: Date = Date(), keys: RQKeys, serializer: RQSerializer
+    ) throws(RQError) -> (commands: [RedisCommand], retried: Bool) {
+        if let left = job.retriesLeft, left > 0 {
+            return (try retry(&job, now: now, keys: keys, serializer: serializer), true)
+        }
+        return (try fail(&job, excString: excString, workerName: workerName, now: now, keys: keys, serializer: serializer), false)
+    }
+
+    /// RQ's text for a job whose worker died (`AbandonedJobError`).
+    public static func abandonedText(now: Date) -> String {
+        "Moved to FailedJobRegistry, due to AbandonedJobError, at \(pythonUTCString(now))"
+    }
+
     /// Python's `str(datetime.now(timezone.utc))`, e.g. `2026-11-29 04:30:00.123456+00:00`.
     public static func pythonUTCString(_ date: Date) -> String {
         RQTime.format(date).replacingOccurrences(of: "T", with: " ").dropLast() + "+00:00"
@@ -120,14 +137,10 @@ extension RQStore {
         for member in members {
             let id = String(member.split(separator: ":", maxSplits: 1).first ?? Substring(member))
             guard seen.insert(id).inserted, var job = try await fetchJob(id), job.status == .started else { continue }
-            if let left = job.retriesLeft, left > 0 {
-                commands += try RQTransitions.retry(&job, now: now, keys: keys, serializer: serializer)
-                retried.append(id)
-            } else {
-                let text = "Moved to FailedJobRegistry, due to AbandonedJobError, at \(RQTransitions.pythonUTCString(now))"
-                commands += try RQTransitions.fail(&job, excString: text, workerName: "", now: now, keys: keys, serializer: serializer)
-                failed.append(id)
-            }
+            let outcome = try RQTransitions.retryOrFail(
+                &job, excString: RQTransitions.abandonedText(now: now), now: now, keys: keys, serializer: serializer)
+            commands += outcome.commands
+            if outcome.retried { retried.append(id) } else { failed.append(id) }
         }
         commands.append(["ZREMRANGEBYSCORE", RedisArgument(key), "0", RedisArgument(score)])
         _ = try await redis.transaction(commands)

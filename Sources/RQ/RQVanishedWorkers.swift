@@ -33,7 +33,7 @@ extension RQStore {
     /// its jobs to others, and a Python work horse that outlives its killed parent may finish a job
     /// that was already retried; the job then runs twice, as it can after RQ's own 90 s rule.
     public func reclaimVanishedWorkers(queue: String, grace: Duration, excluding selfName: String, now: Date = Date()) async throws -> RQReclaimReport {
-        var report = RQReclaimReport()
+        let report = RQReclaimReport()
         let prefix = keys.worker("")
         let names = (try await redis.send("SMEMBERS", RedisArgument(keys.workers(queue: queue))).array?.compactMap(\.string) ?? [])
             .filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.filter { $0 != selfName }.sorted()
@@ -59,16 +59,7 @@ extension RQStore {
             dead.append(name)
         }
         guard !dead.isEmpty else { return report }
-        let lock = RedisArgument(keys.cleanRegistries(queue))
-        guard try await redis.send("SET", lock, "1", "NX", "EX", "899").string == "OK" else { return report }
-        do {
-            report = try await reclaim(dead, queue: queue, now: now)
-        } catch {
-            _ = try? await redis.send("DEL", lock)
-            throw error
-        }
-        _ = try await redis.send("DEL", lock)
-        return report
+        return try await withMaintenanceLock(queue: queue) { try await reclaim(dead, queue: queue, now: now) } ?? report
     }
 
     private func vanishedKey(_ name: String) -> String { keys.worker(name) + ":vanished_at" }
@@ -95,14 +86,10 @@ extension RQStore {
                 commands.append(["ZREM", RedisArgument(keys.executions(entry.id)), RedisArgument(execution)])
             }
             guard handled.insert(entry.id).inserted else { continue }
-            if let left = job.retriesLeft, left > 0 {
-                commands += try RQTransitions.retry(&job, now: now, keys: keys, serializer: serializer)
-                report.retried.append(entry.id)
-            } else {
-                let text = "Moved to FailedJobRegistry, due to AbandonedJobError, at \(RQTransitions.pythonUTCString(now))"
-                commands += try RQTransitions.fail(&job, excString: text, workerName: "", now: now, keys: keys, serializer: serializer)
-                report.failed.append(entry.id)
-            }
+            let outcome = try RQTransitions.retryOrFail(
+                &job, excString: RQTransitions.abandonedText(now: now), now: now, keys: keys, serializer: serializer)
+            commands += outcome.commands
+            if outcome.retried { report.retried.append(entry.id) } else { report.failed.append(entry.id) }
         }
         for name in dead {
             let workerKey = RedisArgument(keys.worker(name))
