@@ -89,9 +89,11 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
     /// Cancelling the calling task sends a cancel request to the server.
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PostgresBindable] = []) async throws -> PostgresResult {
-        let texts = parameters.map(\.postgresText)
+        let values = parameters.map { parameter in
+            parameter.postgresBinary.map(ParameterValue.binary) ?? .text(parameter.postgresText)
+        }
         let types = parameters.map(\.postgresTypeOID)
-        return try await perform { [self] in try execParamsOnQueue(sql, texts, types) }
+        return try await perform { [self] in try execParamsOnQueue(sql, values, types) }
     }
 
     /// Runs a fixed, multi-statement SQL script with no parameters (simple query protocol).
@@ -232,7 +234,7 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         statementCounter = 0
     }
 
-    private func execParamsOnQueue(_ sql: String, _ texts: [String?], _ types: [UInt32]) throws -> PostgresResult {
+    private func execParamsOnQueue(_ sql: String, _ texts: [ParameterValue], _ types: [UInt32]) throws -> PostgresResult {
         guard let connection else { throw PostgresError(.connectionClosed, "not connected") }
         if configuration.preparedStatements && !texts.isEmpty {
             do {
@@ -246,15 +248,15 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
                 return try execPreparedOnQueue(sql, texts, types, connection)
             }
         }
-        let result = withOptionalCStrings(texts) { valuePointers in
+        let result = withParameters(texts) { valuePointers, lengths, formats in
             types.withUnsafeBufferPointer { typePointer in
-                PQexecParams(connection, sql, Int32(texts.count), typePointer.baseAddress, valuePointers, nil, nil, 0)
+                PQexecParams(connection, sql, Int32(texts.count), typePointer.baseAddress, valuePointers, lengths, formats, 0)
             }
         }
         return try collect(result, connection)
     }
 
-    private func execPreparedOnQueue(_ sql: String, _ texts: [String?], _ types: [UInt32], _ connection: OpaquePointer) throws -> PostgresResult {
+    private func execPreparedOnQueue(_ sql: String, _ texts: [ParameterValue], _ types: [UInt32], _ connection: OpaquePointer) throws -> PostgresResult {
         let key = PreparedKey(sql: sql, types: types)
         let name: String
         if let known = prepared[key] {
@@ -273,8 +275,8 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
             prepared[key] = fresh
             name = fresh
         }
-        let result = withOptionalCStrings(texts) { valuePointers in
-            PQexecPrepared(connection, name, Int32(texts.count), valuePointers, nil, nil, 0)
+        let result = withParameters(texts) { valuePointers, lengths, formats in
+            PQexecPrepared(connection, name, Int32(texts.count), valuePointers, lengths, formats, 0)
         }
         return try collect(result, connection)
     }
@@ -348,6 +350,57 @@ private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeP
     withOptionalCStrings(strings.map { Optional($0) }) { pointers in
         // Terminated: PQconnectdbParams stops at the first NULL keyword.
         body(pointers!)
+    }
+}
+
+/// One parameter as sent: text (`nil` for NULL) or binary bytes.
+enum ParameterValue: Sendable {
+    case text(String?)
+    case binary([UInt8])
+}
+
+/// Calls `body` with libpq's parameter arrays: values (C strings for text, raw bytes for binary),
+/// and, when any value is binary, their lengths and formats (otherwise both `nil`: all text).
+private func withParameters<R>(
+    _ values: [ParameterValue],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+) -> R {
+    var owned: [UnsafeMutablePointer<CChar>?] = []
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    var anyBinary = false
+    owned.reserveCapacity(values.count + 1)
+    for value in values {
+        switch value {
+        case .text(let text):
+            owned.append(text.map { strdup($0)! })
+            lengths.append(0)
+            formats.append(0)
+        case .binary(let bytes):
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
+            bytes.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: bytes.count) }
+            }
+            owned.append(buffer)
+            lengths.append(Int32(bytes.count))
+            formats.append(1)
+            anyBinary = true
+        }
+    }
+    owned.append(nil)
+    defer {
+        for (index, pointer) in owned.enumerated() {
+            guard let pointer else { continue }
+            if index < values.count, case .binary = values[index] { pointer.deallocate() } else { free(pointer) }
+        }
+    }
+    return owned.withUnsafeBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { pointers in
+            guard anyBinary else { return body(pointers, nil, nil) }
+            return lengths.withUnsafeBufferPointer { lengthPointer in
+                formats.withUnsafeBufferPointer { formatPointer in body(pointers, lengthPointer.baseAddress, formatPointer.baseAddress) }
+            }
+        }
     }
 }
 

@@ -24,12 +24,21 @@ public enum PostgresType {
 }
 
 /// A value that can be bound to a query parameter (`$1`, `$2`, …). Parameters travel separately
-/// from the SQL text in PostgreSQL's text format, so they are never parsed as SQL.
+/// from the SQL text, in PostgreSQL's text format (or its binary format where a type gives one),
+/// so they are never parsed as SQL.
 public protocol PostgresBindable: Sendable {
     /// The parameter's text form, or `nil` for SQL `NULL`.
     var postgresText: String? { get }
     /// The parameter's type OID; ``PostgresType/unspecified`` lets the server infer it.
     var postgresTypeOID: UInt32 { get }
+    /// The parameter in PostgreSQL's binary format for ``postgresTypeOID``, when the type has one
+    /// here (sent instead of ``postgresText``); `nil` to send the text. Default: `nil`.
+    var postgresBinary: [UInt8]? { get }
+}
+
+extension PostgresBindable {
+    /// Text format by default.
+    public var postgresBinary: [UInt8]? { nil }
 }
 
 /// A Swift type a column can be decoded into.
@@ -143,6 +152,7 @@ extension Array: PostgresBindable where Element: PostgresArrayElement {
         "{" + map { Element.postgresArrayLiteral($0) }.joined(separator: ",") + "}"
     }
     public var postgresTypeOID: UInt32 { Element.postgresArrayTypeOID }
+    public var postgresBinary: [UInt8]? { Element.postgresBinaryArray(self) }
 }
 
 extension Array: PostgresDecodable where Element: PostgresArrayElement {
@@ -176,12 +186,44 @@ public protocol PostgresArrayElement: Sendable {
     static func postgresArrayLiteral(_ value: Self) -> String
     /// Parses one element literal.
     static func fromPostgresArrayLiteral(_ text: Substring) -> Self?
+    /// The whole array in PostgreSQL's binary format (`array_recv`), or `nil` to send text.
+    static func postgresBinaryArray(_ values: [Self]) -> [UInt8]?
+}
+
+extension PostgresArrayElement {
+    /// Text format by default.
+    public static func postgresBinaryArray(_ values: [Self]) -> [UInt8]? { nil }
+}
+
+/// `array_recv`'s input for a one-dimensional array without NULLs: dimensions, flags, element
+/// type, then each element as its length and big-endian bytes.
+func binaryArray(elementType: UInt32, count: Int, elementSize: Int, _ element: (Int) -> UInt64) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(20 + count * (4 + elementSize))
+    func append32(_ value: UInt32) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+    append32(count == 0 ? 0 : 1)  // dimensions
+    append32(0)  // no NULLs
+    append32(elementType)
+    if count > 0 {
+        append32(UInt32(count))
+        append32(1)  // lower bound
+    }
+    for index in 0..<count {
+        append32(UInt32(elementSize))
+        let value = element(index)
+        for shift in stride(from: (elementSize - 1) * 8, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+    return bytes
 }
 
 extension Float: PostgresArrayElement {
     public static var postgresArrayTypeOID: UInt32 { PostgresType.float4Array }
     public static func postgresArrayLiteral(_ value: Float) -> String { postgresLiteral(value) }
     public static func fromPostgresArrayLiteral(_ text: Substring) -> Float? { Float(text) }
+    /// Binary (`float4` bits, big-endian): no decimal text to print here or parse on the server.
+    public static func postgresBinaryArray(_ values: [Float]) -> [UInt8]? {
+        binaryArray(elementType: PostgresType.float4, count: values.count, elementSize: 4) { UInt64(values[$0].bitPattern) }
+    }
 }
 
 extension Double: PostgresArrayElement {
@@ -241,6 +283,7 @@ public struct PostgresBytes: PostgresBindable, PostgresDecodable, Hashable {
 extension Optional: PostgresBindable where Wrapped: PostgresBindable {
     public var postgresText: String? { self?.postgresText }
     public var postgresTypeOID: UInt32 { self?.postgresTypeOID ?? PostgresType.unspecified }
+    public var postgresBinary: [UInt8]? { self?.postgresBinary }
 }
 
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {

@@ -42,9 +42,9 @@ struct PostgresClientTests {
         }
     }
 
-    /// Embedding-sized `real[]` values come back bit for bit: each `Float` travels as its shortest
-    /// text, PostgreSQL's `float4` reads it to the same value, and the array reader splits the
-    /// answer on its bytes (NULL elements refused).
+    /// Embedding-sized `real[]` values come back bit for bit: a `[Float]` parameter travels in
+    /// PostgreSQL's binary array format, a `[Double]` one as text, and the array reader splits the
+    /// text answer on its bytes (NULL elements refused).
     @Test func floatVectorsRoundTripExactly() async throws {
         try await withTemporaryDatabase { postgres, _ async throws in
             var generator = SystemRandomNumberGenerator()
@@ -57,6 +57,13 @@ struct PostgresClientTests {
             let back = try rows[0].decode("v", as: [Float].self)
             #expect(back.map(\.bitPattern) == vector.map(\.bitPattern))
             #expect(try rows[0].decode("same", as: Bool.self))
+            // `[Float]` travels in binary (array_recv); an empty one and a NaN too.
+            #expect([Float]([1.5]).postgresBinary?.count == 20 + 8)
+            let odd = try await postgres.query("SELECT $1::real[] AS e, cardinality($1::real[]) AS n, $2::real[] AS nan", [[Float](), [Float.nan, 2]])
+            #expect(try odd[0].decode("e", as: [Float].self) == [])
+            #expect(try odd[0].decode("n", as: Int.self) == 0)
+            let nan = try odd[0].decode("nan", as: [Float].self)
+            #expect(nan.count == 2 && nan[0].isNaN && nan[1] == 2)
             let withNull = try await postgres.query("SELECT '{1.5,NULL}'::real[] AS v")
             #expect(throws: PostgresError.self) { try withNull[0].decode("v", as: [Float].self) }
         }
