@@ -54,6 +54,12 @@ public enum ResumeSchema {
             CREATE INDEX ix_applications_email_created_at ON applications (email, created_at);
             CREATE INDEX ix_applications_status_updated_at ON applications (status, updated_at);
             """),
+        // Embeddings are 768 floats that do not compress: stored out of line as they are, so
+        // PostgreSQL does not try to compress 3 KB on every write of a résumé's vector.
+        PostgresMigration(version: 2, name: "store_embeddings_uncompressed", sql: """
+            ALTER TABLE applications ALTER COLUMN embedding SET STORAGE EXTERNAL;
+            ALTER TABLE job_posts ALTER COLUMN embedding SET STORAGE EXTERNAL;
+            """),
     ]
 
     /// The secondary index names migration 1 creates (the seed's eight), for checks and tests.
