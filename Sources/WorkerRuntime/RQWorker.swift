@@ -312,103 +312,103 @@ public final class RQWorker: Service, Sendable {
         // The loop runs on its connection's own thread: its dequeues and job starts then need no hop
         // between threads (the jobs themselves are started on the global executor, below).
         try await withTaskExecutorPreference(connection.taskExecutor) {
-        try await withThrowingDiscardingTaskGroup { group in
-            while !stopping.load(ordering: .relaxed) {
-                try Task.checkCancellation()
-                do {
-                    if clock.now >= nextMaintenance {
-                        nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
-                        await maintain(store)
-                    }
-                    if self.activeJobs.load(ordering: .relaxed) >= configuration.concurrency {
-                        // Every slot is busy: wait for a job to end before dequeuing more.
-                        _ = await slots.next()
-                        continue
-                    }
-                    // Idle heartbeat and suspension check, at most once per heartbeat interval and on
-                    // every state change, in one transaction as RQ does.
-                    let inFlight = self.activeJobs.load(ordering: .relaxed)
-                    let state = inFlight == 0 ? "idle" : "busy"
-                    if clock.now >= nextHeartbeat || state != lastState {
-                        nextHeartbeat = clock.now.advanced(by: configuration.heartbeatInterval)
-                        lastState = state
-                        if try await heartbeatAndCheckSuspended(state: state) {
-                            if configuration.burst && inFlight == 0 { return }
-                            lastState = "suspended"
-                            try await Task.sleep(for: .seconds(1))
-                            continue
+            try await withThrowingDiscardingTaskGroup { group in
+                while !stopping.load(ordering: .relaxed) {
+                    try Task.checkCancellation()
+                    do {
+                        if clock.now >= nextMaintenance {
+                            nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
+                            await maintain(store)
                         }
-                        if let length = try? await connection.send("LLEN", RedisArgument(keys.queue(configuration.queues[0]))).int {
-                            metrics.queueLength(configuration.queues[0], length)
-                        }
-                    }
-                    // Up to every free slot at once: one blocking pop, then non-blocking pops for the
-                    // rest in the same round trip, then every hash in one more.
-                    let room = configuration.concurrency - self.activeJobs.load(ordering: .relaxed)
-                    let popped = try await dequeue(on: connection, single: single, block: !configuration.burst, limit: room)
-                    guard !popped.isEmpty else {
-                        if configuration.burst {
-                            // Empty: a burst worker leaves once its running jobs ended (they may
-                            // release dependents or retry, so look once more after each).
-                            if self.activeJobs.load(ordering: .relaxed) == 0 { return }
+                        if self.activeJobs.load(ordering: .relaxed) >= configuration.concurrency {
+                            // Every slot is busy: wait for a job to end before dequeuing more.
                             _ = await slots.next()
-                        }
-                        continue
-                    }
-                    failures = 0
-                    // The ids are in hand (popped, or in the intermediate list): start them and read
-                    // their hashes in one pipelined round trip (one atomic script per job), even
-                    // through a Redis outage rather than drop them.
-                    let starts = popped.map { queue, id in
-                        (queue: queue, id: id, start: ExecutionStart(executionID: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()))
-                    }
-                    let scripts = starts.map { startScript($0.id, queue: $0.queue, start: $0.start, single: single) }
-                    var replies: [RedisReply] = []
-                    try await persistently("job start") {
-                        replies = try await connection.pipeline(scripts)
-                        // Replies come back in place; a passing server condition (LOADING after
-                        // a restart) means the scripts did not run: all of them again (each is
-                        // idempotent), not "missing hash".
-                        for reply in replies {
-                            if case .error(let message) = reply, RedisClientError.isTransientServerError(message) {
-                                throw RedisClientError(.serverError, message)
-                            }
-                        }
-                    }
-                    for (item, reply) in zip(starts, replies) {
-                        let fields = reply.fieldMap
-                        guard !fields.isEmpty else { continue }  // a missing hash is skipped, as RQ does
-                        let job: RQJob
-                        do {
-                            job = try RQJob(id: item.id, hash: fields, serializer: configuration.serializer)
-                        } catch {
-                            logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(item.id)", "error": "\(error)"])
-                            try await failUnreadable(item.id, queue: item.queue, reason: (error as? RQError)?.message ?? "\(error)", single: single, start: item.start)
                             continue
                         }
-                        self.activeJobs.add(1, ordering: .relaxed)
-                        lastState = "busy"
-                        group.addTask(executorPreference: globalConcurrentExecutor) {
-                            defer {
-                                self.activeJobs.subtract(1, ordering: .relaxed)
-                                slotSignal.yield()
+                        // Idle heartbeat and suspension check, at most once per heartbeat interval and on
+                        // every state change, in one transaction as RQ does.
+                        let inFlight = self.activeJobs.load(ordering: .relaxed)
+                        let state = inFlight == 0 ? "idle" : "busy"
+                        if clock.now >= nextHeartbeat || state != lastState {
+                            nextHeartbeat = clock.now.advanced(by: configuration.heartbeatInterval)
+                            lastState = state
+                            if try await heartbeatAndCheckSuspended(state: state) {
+                                if configuration.burst && inFlight == 0 { return }
+                                lastState = "suspended"
+                                try await Task.sleep(for: .seconds(1))
+                                continue
                             }
-                            try await self.perform(job, queue: item.queue, single: single, start: item.start)
+                            if let length = try? await connection.send("LLEN", RedisArgument(keys.queue(configuration.queues[0]))).int {
+                                metrics.queueLength(configuration.queues[0], length)
+                            }
                         }
+                        // Up to every free slot at once: one blocking pop, then non-blocking pops for the
+                        // rest in the same round trip, then every hash in one more.
+                        let room = configuration.concurrency - self.activeJobs.load(ordering: .relaxed)
+                        let popped = try await dequeue(on: connection, single: single, block: !configuration.burst, limit: room)
+                        guard !popped.isEmpty else {
+                            if configuration.burst {
+                                // Empty: a burst worker leaves once its running jobs ended (they may
+                                // release dependents or retry, so look once more after each).
+                                if self.activeJobs.load(ordering: .relaxed) == 0 { return }
+                                _ = await slots.next()
+                            }
+                            continue
+                        }
+                        failures = 0
+                        // The ids are in hand (popped, or in the intermediate list): start them and read
+                        // their hashes in one pipelined round trip (one atomic script per job), even
+                        // through a Redis outage rather than drop them.
+                        let starts = popped.map { queue, id in
+                            (queue: queue, id: id, start: ExecutionStart(executionID: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()))
+                        }
+                        let scripts = starts.map { startScript($0.id, queue: $0.queue, start: $0.start, single: single) }
+                        var replies: [RedisReply] = []
+                        try await persistently("job start") {
+                            replies = try await connection.pipeline(scripts)
+                            // Replies come back in place; a passing server condition (LOADING after
+                            // a restart) means the scripts did not run: all of them again (each is
+                            // idempotent), not "missing hash".
+                            for reply in replies {
+                                if case .error(let message) = reply, RedisClientError.isTransientServerError(message) {
+                                    throw RedisClientError(.serverError, message)
+                                }
+                            }
+                        }
+                        for (item, reply) in zip(starts, replies) {
+                            let fields = reply.fieldMap
+                            guard !fields.isEmpty else { continue }  // a missing hash is skipped, as RQ does
+                            let job: RQJob
+                            do {
+                                job = try RQJob(id: item.id, hash: fields, serializer: configuration.serializer)
+                            } catch {
+                                logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(item.id)", "error": "\(error)"])
+                                try await failUnreadable(item.id, queue: item.queue, reason: (error as? RQError)?.message ?? "\(error)", single: single, start: item.start)
+                                continue
+                            }
+                            self.activeJobs.add(1, ordering: .relaxed)
+                            lastState = "busy"
+                            group.addTask(executorPreference: globalConcurrentExecutor) {
+                                defer {
+                                    self.activeJobs.subtract(1, ordering: .relaxed)
+                                    slotSignal.yield()
+                                }
+                                try await self.perform(job, queue: item.queue, single: single, start: item.start)
+                            }
+                        }
+                    } catch let error as RedisClientError where error.isTransient || error.code == .serverError {
+                        // Redis went away (or refuses for now, e.g. OOM): the connections reconnect by
+                        // themselves; wait and carry on rather than let the worker die.
+                        // A job dequeued just before stays in the intermediate list and is recovered by
+                        // maintenance (retried or failed like RQ's stuck-intermediate rule).
+                        let delay = backoff.delay(afterAttempt: failures)
+                        failures += 1
+                        logger.warning("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                        try await Task.sleep(for: delay)
                     }
-                } catch let error as RedisClientError where error.isTransient || error.code == .serverError {
-                    // Redis went away (or refuses for now, e.g. OOM): the connections reconnect by
-                    // themselves; wait and carry on rather than let the worker die.
-                    // A job dequeued just before stays in the intermediate list and is recovered by
-                    // maintenance (retried or failed like RQ's stuck-intermediate rule).
-                    let delay = backoff.delay(afterAttempt: failures)
-                    failures += 1
-                    logger.warning("redis unavailable; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                    try await Task.sleep(for: delay)
                 }
+                // Warm shutdown: the group waits for the running jobs; cancellation cuts them short.
             }
-            // Warm shutdown: the group waits for the running jobs; cancellation cuts them short.
-        }
         }
         slotSignal.finish()
     }
