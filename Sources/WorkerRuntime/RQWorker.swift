@@ -519,13 +519,27 @@ public final class RQWorker: Service, Sendable {
         let store = RQStore(redis: redis, keys: keys, serializer: configuration.serializer)
         let scheduler = RQScheduler(name: configuration.name, queues: configuration.queues, store: store)
         var owned = Set<String>()
-        var lastAcquire = ContinuousClock.now.advanced(by: .seconds(-60))
-        defer {
-            let release = owned
-            // An unstructured task, awaited by nobody: the worker is stopping and cancelled; the
-            // release must still reach Redis (if it does not, the lock expires within 61 s).
-            Task { try? await scheduler.stop(owned: release) }
+        do {
+            try await schedule(scheduler, owned: &owned)
+        } catch {
+            await Self.release(scheduler, owned: owned)
+            throw error
         }
+        await Self.release(scheduler, owned: owned)
+    }
+
+    /// Releases the scheduler's locks and deletes its record before the worker goes on stopping.
+    private static func release(_ scheduler: RQScheduler, owned: Set<String>) async {
+        // Unstructured on purpose, and awaited: the worker is stopping, so this task is cancelled
+        // and its own Redis calls would refuse to start; a separate task still reaches Redis, and
+        // awaiting it means the process does not exit halfway (lock released, record left). Bounded
+        // by the Redis client's reconnect budget; if it fails, the lock expires within 61 s.
+        await Task { try? await scheduler.stop(owned: owned) }.value
+    }
+
+    /// The scheduler's ticks until the worker stops; `owned` tracks the queues whose lock it holds.
+    private func schedule(_ scheduler: RQScheduler, owned: inout Set<String>) async throws {
+        var lastAcquire = ContinuousClock.now.advanced(by: .seconds(-60))
         while !Task.isCancelled && !stopping.load(ordering: .relaxed) {
             do {
                 if owned.count < configuration.queues.count, ContinuousClock.now - lastAcquire >= .seconds(10) {
