@@ -47,10 +47,19 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     let logger: Logger
 
     private init(configuration: RedisConfiguration, logger: Logger) {
+        _ = Self.ignoreBrokenPipes
         self.configuration = configuration
         self.logger = logger
         self.executor = BlockingExecutor(label: "redis.connection")
     }
+
+    /// hiredis writes with `write(2)`: a write to a socket the server (or our own interrupt)
+    /// already closed would raise `SIGPIPE` and kill the process. Ignored process-wide, once, when
+    /// the first connection is made: the write then fails with `EPIPE`, which is an ordinary
+    /// connection error here (reconnect and retry). NIO and libpq guard their own writes.
+    static let ignoreBrokenPipes: Void = {
+        signal(SIGPIPE, SIG_IGN)
+    }()
 
     /// Opens a connection, retrying with backoff for up to the configuration's reconnect budget.
     public static func connect(configuration: RedisConfiguration, logger: Logger) async throws -> RedisConnection {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ClientSupport
 import Redis
 import Testing
@@ -48,6 +51,17 @@ struct RedisClientTests {
             }
             #expect(message == "ERR nope")
             try await redis.send("DEL", RedisArgument(key))
+        }
+    }
+
+    /// A write to a closed socket must be an error, not a `SIGPIPE` that ends the process.
+    @Test func brokenPipesAreIgnoredOnceAConnectionExists() async throws {
+        try await withTestRedis { redis in
+            try await redis.send("PING")
+            var current = sigaction()
+            #expect(sigaction(SIGPIPE, nil, &current) == 0)
+            let handler = unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self)
+            #expect(handler == unsafeBitCast(SIG_IGN, to: Int.self))
         }
     }
 
