@@ -234,29 +234,29 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         statementCounter = 0
     }
 
-    private func execParamsOnQueue(_ sql: String, _ texts: [ParameterValue], _ types: [UInt32]) throws -> PostgresResult {
+    private func execParamsOnQueue(_ sql: String, _ values: [ParameterValue], _ types: [UInt32]) throws -> PostgresResult {
         guard let connection else { throw PostgresError(.connectionClosed, "not connected") }
-        if configuration.preparedStatements && !texts.isEmpty {
+        if configuration.preparedStatements && !values.isEmpty {
             do {
-                return try execPreparedOnQueue(sql, texts, types, connection)
+                return try execPreparedOnQueue(sql, values, types, connection)
             } catch let error as PostgresError where error.sqlState == "26000" || error.sqlState == "0A000" {
                 // Gone (26000) or stale (0A000, "cached plan must not change result type"): forget
                 // this connection's statements and prepare again, once.
                 guard self.connection != nil else { throw error }
                 if !inTransaction { _ = try? collect(PQexec(connection, "DEALLOCATE ALL"), connection) }
                 prepared.removeAll()
-                return try execPreparedOnQueue(sql, texts, types, connection)
+                return try execPreparedOnQueue(sql, values, types, connection)
             }
         }
-        let result = withParameters(texts) { valuePointers, lengths, formats in
+        let result = withParameters(values) { valuePointers, lengths, formats in
             types.withUnsafeBufferPointer { typePointer in
-                PQexecParams(connection, sql, Int32(texts.count), typePointer.baseAddress, valuePointers, lengths, formats, 0)
+                PQexecParams(connection, sql, Int32(values.count), typePointer.baseAddress, valuePointers, lengths, formats, 0)
             }
         }
         return try collect(result, connection)
     }
 
-    private func execPreparedOnQueue(_ sql: String, _ texts: [ParameterValue], _ types: [UInt32], _ connection: OpaquePointer) throws -> PostgresResult {
+    private func execPreparedOnQueue(_ sql: String, _ values: [ParameterValue], _ types: [UInt32], _ connection: OpaquePointer) throws -> PostgresResult {
         let key = PreparedKey(sql: sql, types: types)
         let name: String
         if let known = prepared[key] {
@@ -275,8 +275,8 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
             prepared[key] = fresh
             name = fresh
         }
-        let result = withParameters(texts) { valuePointers, lengths, formats in
-            PQexecPrepared(connection, name, Int32(texts.count), valuePointers, lengths, formats, 0)
+        let result = withParameters(values) { valuePointers, lengths, formats in
+            PQexecPrepared(connection, name, Int32(values.count), valuePointers, lengths, formats, 0)
         }
         return try collect(result, connection)
     }

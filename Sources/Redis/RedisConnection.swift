@@ -306,10 +306,12 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
             freeReplyObject(raw)
         }
         // Scripts the server does not know yet: once more in full (see `RedisScript`).
-        let unknown = replies.indices.filter { RedisScript.isUnknownScript(replies[$0]) && RedisScript.evalFallback(for: commands[$0]) != nil }
+        let unknown = replies.indices.compactMap { index in
+            RedisScript.isUnknownScript(replies[index]) ? RedisScript.evalFallback(for: commands[index]).map { (index, $0) } : nil
+        }
         if !unknown.isEmpty {
-            let again = try runOnQueue(unknown.map { RedisScript.evalFallback(for: commands[$0])! }, blockTimeout: nil, operation: operation)
-            for (index, reply) in zip(unknown, again) { replies[index] = reply }
+            let again = try runOnQueue(unknown.map(\.1), blockTimeout: nil, operation: operation)
+            for ((index, _), reply) in zip(unknown, again) { replies[index] = reply }
         }
         return replies
     }
