@@ -149,7 +149,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard let expectedDigest, request.uri.path != "/health" else { return try await next(request, context) }
         var presented: String?
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-            presented = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            presented = FieldText.trimming(authorization.dropFirst("bearer ".count))
         } else if let key = request.headers[Self.apiKeyHeader] {
             presented = key
         }

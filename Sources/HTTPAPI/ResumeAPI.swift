@@ -218,7 +218,7 @@ public struct ResumeAPI: Sendable {
                 problems[name] = "contains NUL characters"
                 continue
             }
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = FieldText.trimming(text, FieldText.isSpaceOrNewline)
             if trimmed.isEmpty {
                 problems[name] = "empty"
                 continue
@@ -227,7 +227,7 @@ public struct ResumeAPI: Sendable {
                 problems[name] = "too long (at most \(maxLength) characters)"
                 continue
             }
-            if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            if trimmed.unicodeScalars.contains(where: FieldText.isControl) {
                 problems[name] = "contains control characters"
                 continue
             }
@@ -275,16 +275,19 @@ public struct ResumeAPI: Sendable {
     /// A conservative e-mail check: one `@`, a non-empty local part without spaces, and a dotted
     /// domain of letters, digits and hyphens.
     static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64, !parts[1].isEmpty else { return false }
-        let localAllowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "!#$%&'*+-/=?^_`{|}~."))
-        guard parts[0].unicodeScalars.allSatisfy({ $0.isASCII && localAllowed.contains($0) }),
-              !parts[0].hasPrefix("."), !parts[0].hasSuffix("."), !parts[0].contains("..") else { return false }
-        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        let parts = text.utf8.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, !parts[1].isEmpty else { return false }
+        let localSymbols = Array("!#$%&'*+-/=?^_`{|}~.".utf8)
+        let local = parts[0], dot = UInt8(ascii: ".")
+        guard local.allSatisfy({ FieldText.isASCIIAlphanumeric($0) || localSymbols.contains($0) }),
+              local.first != dot, local.last != dot, !zip(local, local.dropFirst()).contains(where: { $0 == dot && $1 == dot })
+        else { return false }
+        let labels = parts[1].split(separator: dot, omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
+        let hyphen = UInt8(ascii: "-")
         return labels.allSatisfy { label in
-            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }
+            !label.isEmpty && label.count <= 63 && label.first != hyphen && label.last != hyphen
+                && label.allSatisfy { FieldText.isASCIIAlphanumeric($0) || $0 == hyphen }
         } && labels.last!.count >= 2
     }
 
@@ -293,8 +296,7 @@ public struct ResumeAPI: Sendable {
     static func displayFilename(_ name: String?) -> String? {
         guard let name else { return nil }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let cleaned = String(String.UnicodeScalarView(last.unicodeScalars.filter { $0.properties.generalCategory != .control }))
-            .trimmingCharacters(in: .whitespaces)
+        let cleaned = FieldText.trimming(String(String.UnicodeScalarView(last.unicodeScalars.filter { !FieldText.isControl($0) })))
         guard !cleaned.isEmpty, cleaned != ".", cleaned != ".." else { return nil }
         return String(cleaned.prefix(255))
     }
@@ -370,7 +372,7 @@ public struct ResumeAPI: Sendable {
                 problems[name] = "contains NUL characters"
                 return nil
             }
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = FieldText.trimming(value, FieldText.isSpaceOrNewline)
             if trimmed.isEmpty {
                 problems[name] = "empty"
                 return nil
