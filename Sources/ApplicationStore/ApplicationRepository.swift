@@ -31,7 +31,13 @@ public struct ApplicationRepository: Sendable {
         return try result.first.map { row throws(PostgresError) in try JobPost(row: row) }
     }
 
-    /// Inserts `application` (normally `PENDING`).
+    /// Whether job post `id` exists (reads no columns: the upload route's check).
+    public func jobPostExists(id: UUID) async throws -> Bool {
+        try await !client.query("SELECT 1 FROM job_posts WHERE id = $1", [id]).isEmpty
+    }
+
+    /// Inserts `application` (normally `PENDING`). A job post that does not exist fails with
+    /// SQLSTATE `23503` (foreign key).
     public func insert(_ application: Application) async throws {
         _ = try await client.query(
             """

@@ -23,12 +23,16 @@ public struct HTTPAPIConfiguration: Sendable {
     /// Uploads received at once; one more is answered 503 `busy` with `Retry-After`, which bounds
     /// the memory held by bodies in flight (each up to the file cap). Default: `32`.
     public var maxConcurrentUploads: Int
+    /// How long an upload trusts that a job post it has seen exists, instead of asking PostgreSQL
+    /// again; a post deleted meanwhile is still caught by the foreign key (the upload gets 404 and
+    /// its file is removed). `.zero` asks every time. Default: 30 seconds (`JOB_POST_CACHE_SECONDS`).
+    public var jobPostCacheTTL: Duration
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
         host: String = "127.0.0.1", port: Int = 8000, limits: UploadLimits = UploadLimits(), apiKey: String? = nil,
         readinessTimeout: Duration = .seconds(1), uploadTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(30),
-        defaultPageSize: Int = 20, maxConcurrentUploads: Int = 32
+        defaultPageSize: Int = 20, maxConcurrentUploads: Int = 32, jobPostCacheTTL: Duration = .seconds(30)
     ) {
         self.host = host
         self.port = port
@@ -39,16 +43,23 @@ public struct HTTPAPIConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.defaultPageSize = defaultPageSize
         self.maxConcurrentUploads = maxConcurrentUploads
+        self.jobPostCacheTTL = jobPostCacheTTL
     }
 
-    /// Reads `MAX_UPLOAD_BYTES` and `API_KEY` from merged environment/`.env` values; an invalid
-    /// size names the variable (never a key's value).
+    /// Reads `MAX_UPLOAD_BYTES`, `JOB_POST_CACHE_SECONDS` and `API_KEY` from merged
+    /// environment/`.env` values; an invalid number names the variable (never a key's value).
     public mutating func apply(environment values: [String: String]) throws(HTTPAPIConfigurationError) {
         if let text = values["MAX_UPLOAD_BYTES"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let bytes = Int(text), bytes >= 1, bytes <= 1 << 30 else {
                 throw HTTPAPIConfigurationError(variable: "MAX_UPLOAD_BYTES", reason: "must be a whole number of bytes between 1 and 1073741824")
             }
             limits.maxFileBytes = bytes
+        }
+        if let text = values["JOB_POST_CACHE_SECONDS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let seconds = Int(text), seconds >= 0, seconds <= 86_400 else {
+                throw HTTPAPIConfigurationError(variable: "JOB_POST_CACHE_SECONDS", reason: "must be a whole number of seconds between 0 and 86400")
+            }
+            jobPostCacheTTL = .seconds(seconds)
         }
         if let key = values["API_KEY"], !key.isEmpty {
             apiKey = key

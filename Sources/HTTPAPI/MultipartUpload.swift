@@ -216,14 +216,19 @@ final class MultipartFormReader {
     /// from its first `onBody` of a part to its `onPartComplete`, and a delimiter is "under way"
     /// when the bytes fed so far end with one of its prefixes — which starts at their last CR,
     /// since CR occurs in the delimiter only first. Deciding "under way" wrongly can only keep
-    /// bytes on the parser's path, never take them off it.
+    /// bytes on the parser's path, never take them off it. Outside a body (preamble, part headers,
+    /// epilogue) the parser gets ``parserStep`` bytes at a time.
     private func feedParser(_ buffer: ByteBuffer) throws {
         var rest = buffer
         while rest.readableBytes > 0 {
             guard directBodies, inBody, failure == nil, !delimiterUnderWay() else {
-                remember(rest.readableBytesView)
-                try parser.execute(rest)
-                return
+                // Small steps, so that the bytes after a part's headers come back here once the
+                // parser is inside the body (a network read often holds headers and most of a file).
+                let step = directBodies ? min(rest.readableBytes, Self.parserStep) : rest.readableBytes
+                guard let segment = rest.readSlice(length: step) else { return }
+                remember(segment.readableBytesView)
+                try parser.execute(segment)
+                continue
             }
             let plain = rest.withUnsafeReadableBytes { raw -> Int in
                 guard let base = raw.baseAddress, let found = memchr(base, 13, raw.count) else { return raw.count }
@@ -240,6 +245,9 @@ final class MultipartFormReader {
             }
         }
     }
+
+    /// Bytes given to the parser at a time while it is outside a body.
+    static let parserStep = 512
 
     /// Keeps the last bytes fed (up to one delimiter's length).
     private func remember(_ bytes: ByteBufferView) {

@@ -28,6 +28,7 @@ public struct ResumeAPI: Sendable {
     let readiness: ReadinessProbe
     let logger: Logger
     let uploadsInFlight = UploadGate()
+    let knownJobPosts: KnownJobPosts
 
     /// Creates the handlers.
     public init(
@@ -41,6 +42,7 @@ public struct ResumeAPI: Sendable {
         self.metrics = metrics
         self.readiness = readiness
         self.logger = logger
+        self.knownJobPosts = KnownJobPosts(timeToLive: configuration.jobPostCacheTTL)
     }
 
     // MARK: POST /resumes/upload
@@ -109,8 +111,9 @@ public struct ResumeAPI: Sendable {
         guard let kind = DocumentKind.detect(prefix: upload.file.prefix(8192)) else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "the file is not a PDF, DOCX or plain-text document")
         }
-        guard try await repository.jobPost(id: upload.jobPostID) != nil else {
-            throw APIError.notFound("job post \(upload.jobPostID.uuidString.lowercased()) does not exist")
+        if !knownJobPosts.contains(upload.jobPostID) {
+            guard try await repository.jobPostExists(id: upload.jobPostID) else { throw jobPostNotFound(upload.jobPostID) }
+            knownJobPosts.insert(upload.jobPostID)
         }
 
         // Store, then insert PENDING, then enqueue: a crash between steps leaves at worst an
@@ -131,6 +134,11 @@ public struct ResumeAPI: Sendable {
             fileSize: data.count, fileSHA256: digest, storageKey: key)
         do {
             try await repository.insert(application)
+        } catch let error as PostgresError where error.sqlState == "23503" {
+            // The post was deleted after the check (or while it was remembered): nothing is kept.
+            knownJobPosts.remove(upload.jobPostID)
+            try? await storage.delete(key: key)
+            throw jobPostNotFound(upload.jobPostID)
         } catch {
             logger.error("inserting an application failed", metadata: ["error": "\(error)"])
             try? await storage.delete(key: key)
@@ -155,6 +163,10 @@ public struct ResumeAPI: Sendable {
             ("status", .string(ApplicationStatus.pending.rawValue)),
             ("message", .string("Résumé received; processing has been queued.")),
         ]))
+    }
+
+    private func jobPostNotFound(_ id: UUID) -> APIError {
+        APIError.notFound("job post \(id.uuidString.lowercased()) does not exist")
     }
 
     /// Lowercase hex of `bytes`.
@@ -555,6 +567,47 @@ public struct ResumeAPI: Sendable {
         }
         guard problems.isEmpty else { throw APIError.validation(problems) }
         return (limit, cursor)
+    }
+}
+
+/// Job posts an upload has recently seen in PostgreSQL, so the next upload for the same post skips
+/// the lookup. Entries expire after `timeToLive`; the set is emptied when it reaches `capacity`.
+/// Only a shortcut: the `applications.job_post_id` foreign key still refuses a post deleted since.
+final class KnownJobPosts: Sendable {
+    private let timeToLive: Duration
+    private let capacity: Int
+    private let seen = Mutex<[UUID: ContinuousClock.Instant]>([:])
+
+    init(timeToLive: Duration, capacity: Int = 4096) {
+        self.timeToLive = timeToLive
+        self.capacity = capacity
+    }
+
+    /// Whether `id` was seen less than `timeToLive` ago.
+    func contains(_ id: UUID) -> Bool {
+        guard timeToLive > .zero else { return false }
+        let now = ContinuousClock.now
+        return seen.withLock { entries in
+            guard let expiry = entries[id] else { return false }
+            if expiry > now { return true }
+            entries[id] = nil
+            return false
+        }
+    }
+
+    /// Remembers that `id` exists.
+    func insert(_ id: UUID) {
+        guard timeToLive > .zero else { return }
+        let expiry = ContinuousClock.now.advanced(by: timeToLive)
+        seen.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[id] = expiry
+        }
+    }
+
+    /// Forgets `id` (it turned out not to exist).
+    func remove(_ id: UUID) {
+        _ = seen.withLock { $0.removeValue(forKey: id) }
     }
 }
 

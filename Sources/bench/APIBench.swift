@@ -37,6 +37,11 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "uvicorn worker processes (the machine's cores by default).")
     var uvicornWorkers = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(help: """
+        Re-arm TCP_QUICKACK before each read, so the client acknowledges at once. Without it (like         wrk), a server that writes its head and body in two segments with Nagle on (uvicorn) waits         for the client's delayed ACK (~40 ms) on every request.
+        """)
+    var quickAck = false
+
     func run() async throws {
         guard let baseURL = dbURL ?? ProcessInfo.processInfo.environment["DB_URL"] else {
             throw ValidationError("set DB_URL or --db-url (e.g. source .data/services/env)")
@@ -109,21 +114,37 @@ struct APIBench: AsyncParsableCommand {
                     throw ValidationError("\(name) warm-up failed: \(warm.accepted) accepted, \(warm.errors) errors (\(warm.lastStatus)); see \(work.path)")
                 }
             }
-            print("bench api: \(fileBytes / 1024) KB PDF, \(connections) connections, \(seconds) s × \(rounds) rounds; uvicorn workers: \(uvicornWorkers)")
+            print("bench api: \(fileBytes / 1024) KB PDF, \(connections) connections, \(seconds) s × \(rounds) rounds; uvicorn workers: \(uvicornWorkers); quick ACKs: \(quickAck ? "on" : "off")")
+            print("  (CPU per upload: the server's processes, and the whole machine incl. PostgreSQL, Redis and this client)")
             var swiftRates: [Double] = [], pythonRates: [Double] = []
+            var swiftCPU: [Double] = [], pythonCPU: [Double] = []
+            let servers = [("swift", swiftPort, children[0].pid), ("fastapi", pythonPort, children[1].pid)]
             for round in 1...rounds {
-                for (name, port) in [("swift", swiftPort), ("fastapi", pythonPort)] {
-                    let result = try await LoadGenerator.run(port: port, request: request, connections: connections, duration: .seconds(seconds))
+                for (name, port, pid) in servers {
+                    let before = (server: CPUTime.processTree(root: pid), machine: CPUTime.machineBusy())
+                    let result = try await LoadGenerator.run(
+                        port: port, request: request, connections: connections, duration: .seconds(seconds), quickAck: quickAck)
+                    let serverCPU = CPUTime.processTree(root: pid) - before.server, machineCPU = CPUTime.machineBusy() - before.machine
                     let rate = Double(result.accepted) / Double(seconds)
-                    if name == "swift" { swiftRates.append(rate) } else { pythonRates.append(rate) }
-                    print(String(format: "  round %d %-8@ %8.1f uploads/s  (p50 %.1f ms, p99 %.1f ms, errors %d)",
-                                 round, name, rate, result.p50 * 1000, result.p99 * 1000, result.errors))
+                    let perUpload = (server: serverCPU / Double(max(result.accepted, 1)) * 1000, machine: machineCPU / Double(max(result.accepted, 1)) * 1000)
+                    if name == "swift" {
+                        swiftRates.append(rate)
+                        swiftCPU.append(perUpload.server)
+                    } else {
+                        pythonRates.append(rate)
+                        pythonCPU.append(perUpload.server)
+                    }
+                    print(String(format: "  round %d %-8@ %8.1f uploads/s  (p50 %.1f ms, p99 %.1f ms, errors %d; CPU/upload %.2f ms server, %.2f ms machine)",
+                                 round, name, rate, result.p50 * 1000, result.p99 * 1000, result.errors, perUpload.server, perUpload.machine))
                 }
             }
-            let swiftMedian = swiftRates.sorted()[swiftRates.count / 2], pythonMedian = pythonRates.sorted()[pythonRates.count / 2]
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let swiftMedian = median(swiftRates), pythonMedian = median(pythonRates)
             let rows = try await postgres.query("SELECT count(*) FROM applications").first?.decode(0, as: Int.self) ?? 0
             print(String(format: "median uploads/s: swift %.1f, fastapi %.1f, ratio %.2f (rows written: %d)",
                          swiftMedian, pythonMedian, swiftMedian / max(pythonMedian, 0.001), rows))
+            print(String(format: "median server CPU per upload: swift %.2f ms, fastapi %.2f ms, ratio %.2f",
+                         median(swiftCPU), median(pythonCPU), median(pythonCPU) / max(median(swiftCPU), 0.0001)))
             await cleanUp()
         } catch {
             await cleanUp()
@@ -211,13 +232,13 @@ enum LoadGenerator {
     }
 
     /// Runs the load for `duration` and merges the connections' results.
-    static func run(port: Int, request: [UInt8], connections: Int, duration: Duration) async throws -> Result {
+    static func run(port: Int, request: [UInt8], connections: Int, duration: Duration, quickAck: Bool = false) async throws -> Result {
         let deadline = ContinuousClock.now.advanced(by: duration)
         return await withTaskGroup(of: Result.self) { group in
             for _ in 0..<connections {
                 group.addTask {
                     await withCheckedContinuation { continuation in
-                        Thread { continuation.resume(returning: loop(port: port, request: request, deadline: deadline)) }.start()
+                        Thread { continuation.resume(returning: loop(port: port, request: request, deadline: deadline, quickAck: quickAck)) }.start()
                     }
                 }
             }
@@ -233,7 +254,7 @@ enum LoadGenerator {
     }
 
     /// One connection's closed loop (blocking; runs on its own thread).
-    static func loop(port: Int, request: [UInt8], deadline: ContinuousClock.Instant) -> Result {
+    static func loop(port: Int, request: [UInt8], deadline: ContinuousClock.Instant, quickAck: Bool = false) -> Result {
         var result = Result()
         var fd: Int32 = -1
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -258,6 +279,11 @@ enum LoadGenerator {
             var status = 0
             var keepAlive = true
             while ok {
+                if quickAck {
+                    // Linux clears TCP_QUICKACK on its own; set again before every read.
+                    var one: Int32 = 1
+                    setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
+                }
                 let count = recv(fd, &buffer, buffer.count, 0)
                 if count <= 0 { ok = false; break }
                 data += buffer[0..<count]
@@ -295,5 +321,45 @@ enum LoadGenerator {
             if haystack[start..<(start + needle.count)].elementsEqual(needle) { return start }
         }
         return nil
+    }
+}
+
+/// CPU time from `/proc` (Linux), in seconds.
+enum CPUTime {
+    /// User + system time of `root` and its descendants (uvicorn's workers are children of its
+    /// supervisor); processes that ended in between are not counted.
+    static func processTree(root: pid_t) -> Double {
+        var parents: [pid_t: pid_t] = [:], times: [pid_t: Double] = [:]
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { continue }
+            // Fields after "pid (comm)": state ppid … utime(14) stime(15), counted from 1 overall.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let parent = pid_t(fields[1]), let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            parents[pid] = parent
+            times[pid] = (user + system) / ticks
+        }
+        var total = 0.0
+        for (pid, time) in times {
+            var current = pid, depth = 0
+            while current != root, current > 1, depth < 16, let parent = parents[current] {
+                current = parent
+                depth += 1
+            }
+            if current == root { total += time }
+        }
+        return total
+    }
+
+    /// Busy time of all CPUs together: user, nice, system, irq and softirq of `/proc/stat`'s `cpu`
+    /// line (not idle, iowait or steal; guest time is already inside user).
+    static func machineBusy() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = stat.split(separator: "\n").first else { return 0 }
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard values.count >= 7 else { return 0 }
+        let busy = values[0] + values[1] + values[2] + values[5] + values[6]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }

@@ -45,6 +45,24 @@ import Testing
         }
     }
 
+    /// Network reads are large: a read often holds part headers plus most of a file, which the
+    /// reader hands to the parser in small steps until the body starts.
+    @Test func largeReadsWithSparseDelimiterBytesAgree() {
+        var random = SplitMix64(seed: 37)
+        let type = "multipart/form-data; boundary=XYZ"
+        for iteration in 0..<200 {
+            let file = (0..<random.below(6_000)).map { _ -> UInt8 in
+                random.below(300) == 0 ? Array("\r\n-XYZ".utf8)[random.below(6)] : UInt8(32 + random.below(95))
+            }
+            let body = Self.form(file: file, field: (0..<random.below(900)).map { _ in UInt8(97 + random.below(26)) })
+            for chunk in [body.count, 65_536, 4_096, 700, 1 + random.below(1_000)] {
+                let direct = Self.outcome(type, body, chunk: chunk, direct: true)
+                #expect(direct == Self.outcome(type, body, chunk: chunk, direct: false), "iteration \(iteration) chunk \(chunk)")
+                #expect((try? direct.get())?.first?.data == file, "iteration \(iteration) chunk \(chunk)")
+            }
+        }
+    }
+
     @Test(arguments: [UInt64(31), 32])
     func randomBinaryFilesAndMutatedSeedsAgree(seed: UInt64) {
         var random = SplitMix64(seed: seed)

@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import HTTPAPI
 import NativeQueue
+import Postgres
 import Pickle
 import Redis
 import RQ
@@ -146,6 +147,26 @@ struct UploadTests {
             #expect(response.errorCode == "not_found")
             #expect(try await server.repository.countApplications() == 0)
             #expect(server.storedFiles().isEmpty)
+        }
+    }
+
+    @Test func jobPostDeletedWhileRememberedIs404AndKeepsNothing() async throws {
+        try await APITestServer.with { server in
+            let jobPostID = try await server.makeJobPost()
+            let first = try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.txt, filename: "cv.txt"))
+            #expect(first.status == 202, "\(first.text)")
+            let firstFiles = server.storedFiles()
+            #expect(firstFiles.count == 1)
+            // The API now remembers the post; deleting it behind the API's back must still give 404.
+            _ = try await server.repository.client.query("DELETE FROM job_posts WHERE id = $1", [jobPostID])
+            let second = try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.txt, filename: "cv.txt"))
+            #expect(second.status == 404, "\(second.text)")
+            #expect(second.errorCode == "not_found")
+            #expect(try await server.repository.countApplications() == 0)  // the first one went with its post (CASCADE)
+            #expect(server.storedFiles() == firstFiles)  // the second upload's file was removed
+            // Forgotten after the refusal: the next upload asks PostgreSQL again and is still 404.
+            #expect(try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.txt)).status == 404)
+            if let id = first.json?["job_id"] as? String { await server.cleanUpJob(id) }
         }
     }
 
