@@ -175,13 +175,12 @@ public struct LocalFolderStorage: ResumeStorage {
         guard rename(temporary, path) == 0 else { throw error(errno, "rename") }
         renamed = true
         if configuration.synchronousWrites {
-            let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directoryFD >= 0 {
-                _ = fsync(directoryFD)
-                close(directoryFD)
-            }
+            directorySyncs.sync(directory.isEmpty ? "." : directory)
         }
     }
+
+    /// Folder `fsync`s shared by concurrent writers (see ``DirectorySyncGroup``).
+    static let directorySyncs = DirectorySyncGroup()
 
     /// Maps `errno` to a typed error; the message names the operation, never the path.
     private static func error(_ code: Int32, _ operation: String) -> ProviderError {
@@ -191,5 +190,75 @@ public struct LocalFolderStorage: ResumeStorage {
         case EACCES, EPERM, EROFS: ProviderError(.configuration, "\(operation): permission denied in the storage folder")
         default: ProviderError(.unavailable, "\(operation) failed: \(String(cString: strerror(code)))")
         }
+    }
+}
+
+/// Group commit for folder `fsync`s: a writer that has renamed its file into a folder needs one
+/// `fsync` of the folder that *starts after* its rename; writers that arrive while one is running
+/// wait for the next, which then covers all of them. Under concurrent uploads into the same
+/// folder this turns N folder flushes into a few, with the same guarantee for each writer.
+/// Blocking (runs on the storage's I/O queue, never on the cooperative pool).
+final class DirectorySyncGroup: @unchecked Sendable {
+    private struct Folder {
+        /// Generation of the newest `fsync` started, and of the newest finished.
+        var started: UInt64 = 0
+        var finished: UInt64 = 0
+        var running = false
+        var waiting = 0
+    }
+
+    private let condition = NSCondition()
+    private var folders: [String: Folder] = [:]  // guarded by `condition`
+    private let flush: @Sendable (String) -> Void
+    /// `fsync` calls made, for tests.
+    private var flushes = 0  // guarded by `condition`
+
+    /// `flush` defaults to opening the folder and `fsync`ing it (errors ignored, as a folder that
+    /// cannot be opened cannot be flushed either).
+    init(flush: @escaping @Sendable (String) -> Void = DirectorySyncGroup.fsyncFolder) {
+        self.flush = flush
+    }
+
+    /// Returns once an `fsync` of `folder` that started after this call began has finished.
+    func sync(_ folder: String) {
+        condition.lock()
+        defer { condition.unlock() }
+        var entry = folders[folder, default: Folder()]
+        let needed = entry.started + 1
+        entry.waiting += 1
+        folders[folder] = entry
+        while folders[folder]!.finished < needed {
+            if folders[folder]!.running {
+                condition.wait()
+                continue
+            }
+            folders[folder]!.running = true
+            folders[folder]!.started += 1
+            let generation = folders[folder]!.started
+            flushes += 1
+            condition.unlock()
+            flush(folder)
+            condition.lock()
+            folders[folder]!.finished = generation
+            folders[folder]!.running = false
+            condition.broadcast()
+        }
+        folders[folder]!.waiting -= 1
+        if folders[folder]!.waiting == 0, !folders[folder]!.running { folders[folder] = nil }
+    }
+
+    /// The number of `fsync`s so far.
+    var flushCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return flushes
+    }
+
+    /// Opens `folder` and `fsync`s it.
+    static func fsyncFolder(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 }
