@@ -37,6 +37,9 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "uvicorn worker processes (the machine's cores by default).")
     var uvicornWorkers = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(help: "Use the `api` binary next to this one as it is, without `swift build --product api` first.")
+    var skipBuild = false
+
     @Flag(help: """
         Re-arm TCP_QUICKACK before each read, so the client acknowledges at once. Without it (like         wrk), a server that writes its head and body in two segments with Nagle on (uvicorn) waits         for the client's delayed ACK (~40 ms) on every request.
         """)
@@ -48,7 +51,15 @@ struct APIBench: AsyncParsableCommand {
         }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let python = try Self.benchVirtualenv(root: root)
-        let apiBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("api").path
+        // `swift run -c release bench api` builds only `bench`: build (or bring up to date) the
+        // `api` next to it, in the same configuration, so the server measured is the current code.
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let apiBinary = binaries.appendingPathComponent("api").path
+        if !skipBuild {
+            let configuration = binaries.lastPathComponent == "release" ? "release" : "debug"
+            print("bench api: swift build -c \(configuration) --product api")
+            _ = try runProcess("swift", ["build", "-c", configuration, "--product", "api", "--package-path", root.path])
+        }
         guard FileManager.default.isExecutableFile(atPath: apiBinary) else {
             throw ValidationError("\(apiBinary) is missing: swift build -c release --product api")
         }
