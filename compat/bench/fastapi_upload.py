@@ -1,7 +1,8 @@
 """A minimal FastAPI twin of `POST /resumes/upload`, for `bench api` only.
 
 Same work per request as the Swift API: parse the multipart form (python-multipart), validate the
-five fields, detect the type by magic bytes, look the job post up, SHA-256 the file, write it
+five fields, detect the type by magic bytes, look the job post up (remembered for 30 s, as the
+Swift API does), SHA-256 the file, write it
 atomically (temporary file + fsync + rename, off the event loop), insert the PENDING row (asyncpg)
 and enqueue the native job (redis-py, one MULTI/EXEC: HSET job:{id} + RPUSH). Answers 202 with the
 same JSON. Configuration from REDIS_URL, DB_URL and DATA_DIR.
@@ -13,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import time
 import uuid
 
 import asyncpg
@@ -113,8 +115,13 @@ async def upload(
     if kind is None:
         return error(415, "unsupported_media_type", "not a PDF, DOCX or text file")
     pg = state["pg"]
-    if await pg.fetchval("SELECT 1 FROM job_posts WHERE id = $1", post_id) is None:
-        return error(404, "not_found", "job post does not exist")
+    # Like the Swift API: a post seen in the last 30 s is not looked up again (the foreign key
+    # still refuses one deleted meanwhile).
+    known = state.setdefault("known_posts", {})
+    if known.get(post_id, 0) < time.monotonic():
+        if await pg.fetchval("SELECT 1 FROM job_posts WHERE id = $1", post_id) is None:
+            return error(404, "not_found", "job post does not exist")
+        known[post_id] = time.monotonic() + 30
 
     application_id = uuid.uuid4()
     now = datetime.datetime.now(datetime.timezone.utc)
