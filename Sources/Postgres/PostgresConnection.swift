@@ -347,7 +347,7 @@ extension String {
 
 /// Calls `body` with a NULL-terminated array of C strings that live for the call.
 private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    withOptionalCStrings(strings.map { Optional($0) }) { pointers in
+    withParameters(strings.map { .text($0) }) { pointers, _, _ in
         // Terminated: PQconnectdbParams stops at the first NULL keyword.
         body(pointers!)
     }
@@ -359,8 +359,9 @@ enum ParameterValue: Sendable {
     case binary([UInt8])
 }
 
-/// Calls `body` with libpq's parameter arrays: values (C strings for text, raw bytes for binary),
-/// and, when any value is binary, their lengths and formats (otherwise both `nil`: all text).
+/// Calls `body` with libpq's parameter arrays: values (C strings for text, raw bytes for binary)
+/// followed by a terminating NULL, and, when any value is binary, their lengths and formats
+/// (otherwise both `nil`: all text). `connect` uses it for its keyword and value lists too.
 private func withParameters<R>(
     _ values: [ParameterValue],
     _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
@@ -401,15 +402,5 @@ private func withParameters<R>(
                 formats.withUnsafeBufferPointer { formatPointer in body(pointers, lengthPointer.baseAddress, formatPointer.baseAddress) }
             }
         }
-    }
-}
-
-/// Calls `body` with an array of C strings (NULL entries stay NULL) plus a terminating NULL.
-private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-    var owned: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
-    owned.append(nil)
-    defer { for pointer in owned { free(pointer) } }
-    return owned.withUnsafeBufferPointer { buffer in
-        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
     }
 }
