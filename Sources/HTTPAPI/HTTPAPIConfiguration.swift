@@ -21,7 +21,8 @@ public struct HTTPAPIConfiguration: Sendable {
     /// Page size when `limit` is absent. Default: `20`; the maximum is always `100`.
     public var defaultPageSize: Int
     /// Uploads received at once; one more is answered 503 `busy` with `Retry-After`, which bounds
-    /// the memory held by bodies in flight (each up to the file cap). Default: `32`.
+    /// the memory held by bodies in flight (each up to the file cap). Default: `32`
+    /// (`MAX_CONCURRENT_UPLOADS`).
     public var maxConcurrentUploads: Int
     /// How long an upload trusts that a job post it has seen exists, instead of asking PostgreSQL
     /// again; a post deleted meanwhile is still caught by the foreign key (the upload gets 404 and
@@ -46,14 +47,21 @@ public struct HTTPAPIConfiguration: Sendable {
         self.jobPostCacheTTL = jobPostCacheTTL
     }
 
-    /// Reads `MAX_UPLOAD_BYTES`, `JOB_POST_CACHE_SECONDS` and `API_KEY` from merged
-    /// environment/`.env` values; an invalid number names the variable (never a key's value).
+    /// Reads `MAX_UPLOAD_BYTES`, `MAX_CONCURRENT_UPLOADS`, `JOB_POST_CACHE_SECONDS` and `API_KEY`
+    /// from merged environment/`.env` values; an invalid number names the variable (never a key's
+    /// value).
     public mutating func apply(environment values: [String: String]) throws(HTTPAPIConfigurationError) {
         if let text = values["MAX_UPLOAD_BYTES"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let bytes = Int(text), bytes >= 1, bytes <= 1 << 30 else {
                 throw HTTPAPIConfigurationError(variable: "MAX_UPLOAD_BYTES", reason: "must be a whole number of bytes between 1 and 1073741824")
             }
             limits.maxFileBytes = bytes
+        }
+        if let text = values["MAX_CONCURRENT_UPLOADS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let count = Int(text), count >= 1, count <= 100_000 else {
+                throw HTTPAPIConfigurationError(variable: "MAX_CONCURRENT_UPLOADS", reason: "must be a whole number between 1 and 100000")
+            }
+            maxConcurrentUploads = count
         }
         if let text = values["JOB_POST_CACHE_SECONDS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let seconds = Int(text), seconds >= 0, seconds <= 86_400 else {

@@ -64,11 +64,25 @@ extension RQStore {
         do {
             result = try await body()
         } catch {
-            _ = try? await redis.send("DEL", lock)
+            await releaseMaintenanceLock(lock)
             throw error
         }
-        _ = try await redis.send("DEL", lock)
+        await releaseMaintenanceLock(lock)
         return result
+    }
+
+    /// Deletes the maintenance lock, retrying for up to ~10 s: the body usually fails because the
+    /// connection dropped, and a lock left behind would stop every worker's cleaning (and the
+    /// stuck-intermediate rescue) for its full 899 s. Gives up quietly after that (the TTL ends it).
+    func releaseMaintenanceLock(_ lock: RedisArgument, backoff: Backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2))) async {
+        for attempt in 0..<9 {
+            if (try? await redis.send("DEL", lock)) != nil { return }
+            do {
+                try await Task.sleep(for: backoff.delay(afterAttempt: attempt))
+            } catch {
+                return
+            }
+        }
     }
 
     /// `clean_worker_registry`: worker keys in `rq:workers:Q` whose hash expired (a worker killed

@@ -93,6 +93,8 @@ struct APIBench: AsyncParsableCommand {
             environment["DB_URL"] = databaseURL
             environment["LOG_LEVEL"] = "warning"
             environment.removeValue(forKey: "API_KEY")
+            // FastAPI has no cap on uploads in progress; keep ours (32 by default) out of the way.
+            environment["MAX_CONCURRENT_UPLOADS"] = String(max(32, connections))
             let swiftPort = Int.random(in: 20_000..<40_000), pythonPort = Int.random(in: 40_000..<60_000)
             environment["DATA_DIR"] = work.appendingPathComponent("swift").path
             children.append(try ChildProcess(
