@@ -366,6 +366,12 @@ private func withParameters<R>(
     _ values: [ParameterValue],
     _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
 ) -> R {
+    /// A copy of `bytes` that lives until the `defer` below.
+    func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<CChar> {
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
+        if let base = bytes.baseAddress { UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: bytes.count) }
+        return buffer
+    }
     var owned: [UnsafeMutablePointer<CChar>?] = []
     var lengths: [Int32] = []
     var formats: [Int32] = []
@@ -374,27 +380,18 @@ private func withParameters<R>(
     for value in values {
         switch value {
         case .text(let text):
-            owned.append(text.map { strdup($0)! })
+            owned.append(text.map { $0.utf8CString.withUnsafeBytes(copy) })  // NUL-terminated
             lengths.append(0)
             formats.append(0)
         case .binary(let bytes):
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
-            bytes.withUnsafeBufferPointer { source in
-                if let base = source.baseAddress { UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: bytes.count) }
-            }
-            owned.append(buffer)
+            owned.append(bytes.withUnsafeBytes(copy))
             lengths.append(Int32(bytes.count))
             formats.append(1)
             anyBinary = true
         }
     }
     owned.append(nil)
-    defer {
-        for (index, pointer) in owned.enumerated() {
-            guard let pointer else { continue }
-            if index < values.count, case .binary = values[index] { pointer.deallocate() } else { free(pointer) }
-        }
-    }
+    defer { for pointer in owned { pointer?.deallocate() } }
     return owned.withUnsafeBufferPointer { buffer in
         buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { pointers in
             guard anyBinary else { return body(pointers, nil, nil) }

@@ -30,26 +30,18 @@ extension RQStore {
     public func runMaintenance(queues: [String], workerName: String, now: Date = Date()) async throws -> RQMaintenanceReport {
         var report = RQMaintenanceReport()
         for queue in queues {
-            guard let pass = try await withMaintenanceLock(queue: queue, { () async throws -> RQMaintenanceReport in
-                var pass = RQMaintenanceReport()
-                pass.queues = [queue]
-                pass.expiredEntries += try await cleanup(.finished, queue: queue, now: now)
+            _ = try await withMaintenanceLock(queue: queue) { () async throws -> Void in
+                report.queues.append(queue)
+                report.expiredEntries += try await cleanup(.finished, queue: queue, now: now)
                 let (retried, failed) = try await cleanupStarted(queue: queue, now: now)
-                pass.retried = retried
-                pass.failed = failed
-                pass.expiredEntries += try await cleanup(.failed, queue: queue, now: now)
-                pass.prunedWorkers = try await pruneDeadWorkers(queue: queue)
+                report.retried += retried
+                report.failed += failed
+                report.expiredEntries += try await cleanup(.failed, queue: queue, now: now)
+                report.prunedWorkers += try await pruneDeadWorkers(queue: queue)
                 let (removed, stuck) = try await cleanIntermediate(queue: queue, workerName: workerName, now: now)
-                pass.intermediateRemoved = removed
-                pass.failed += stuck
-                return pass
-            }) else { continue }
-            report.queues += pass.queues
-            report.expiredEntries += pass.expiredEntries
-            report.retried += pass.retried
-            report.failed += pass.failed
-            report.prunedWorkers += pass.prunedWorkers
-            report.intermediateRemoved += pass.intermediateRemoved
+                report.intermediateRemoved += removed
+                report.failed += stuck
+            }
         }
         return report
     }
