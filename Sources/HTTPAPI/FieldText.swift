@@ -23,6 +23,15 @@ enum FieldText {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
+    /// The bidirectional formatting characters (ALM, LRM, RLM, LRE…RLO, LRI…PDI), which can make
+    /// a displayed name read in another order than it is stored.
+    static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
     /// `text` without the scalars at either end for which `strip` holds; the middle is not walked.
     static func trimming(_ text: String, _ strip: (Unicode.Scalar) -> Bool = isSpace) -> String {
         trimming(text[...], strip)

@@ -26,7 +26,7 @@ public enum HTTPAPIServer {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: api.metrics))
         router.add(middleware: ErrorMiddleware(logger: api.logger))
-        router.add(middleware: APIKeyMiddleware(apiKey: api.configuration.apiKey))
+        router.add(middleware: APIKeyMiddleware(check: APIKeyCheck(apiKey: api.configuration.apiKey)))
         var routes: [RouteDescription] = []
         func on(
             _ method: HTTPRequest.Method, _ path: String,
@@ -62,7 +62,7 @@ public enum HTTPAPIServer {
         return Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)], idleTimeout: .seconds(idle.seconds))),
+                additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBodyBytes, apiKey: APIKeyCheck(apiKey: api.configuration.apiKey))], idleTimeout: .seconds(idle.seconds))),
             configuration: ApplicationConfiguration(address: .hostname(api.configuration.host, port: api.configuration.port), serverName: nil),
             onServerRunning: onServerRunning,
             logger: api.logger
@@ -133,36 +133,18 @@ struct ErrorMiddleware: RouterMiddleware {
 }
 
 /// With an API key configured, every route but `/health` needs `Authorization: Bearer <key>` or
-/// `X-API-Key: <key>`; the comparison takes the same time whatever the guess (both sides are
-/// hashed first), and neither the expected nor the presented key is ever logged.
+/// `X-API-Key: <key>` (checked by ``APIKeyCheck``). A refused request that carries a body is answered
+/// 401 and its connection closed, so the body is never read; ``ExpectContinueHandler`` sends no
+/// `100 Continue` to such a request in the first place.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let expectedDigest: [UInt8]?
-
-    init(apiKey: String?) {
-        expectedDigest = apiKey.map { Array(SHA256.hash(data: Data($0.utf8))) }
-    }
-
-    static let apiKeyHeader = HTTPField.Name("X-API-Key")!
+    let check: APIKeyCheck
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let expectedDigest, request.uri.path != "/health" else { return try await next(request, context) }
-        var presented: String?
-        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-            presented = FieldText.trimming(authorization.dropFirst("bearer ".count))
-        } else if let key = request.headers[Self.apiKeyHeader] {
-            presented = key
-        }
-        guard let presented, Self.constantTimeEqual(Array(SHA256.hash(data: Data(presented.utf8))), expectedDigest) else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
-        }
-        return try await next(request, context)
-    }
-
-    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
+        guard check.isRequired(path: request.uri.path), !check.accepts(request.headers) else { return try await next(request, context) }
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        throw APIError(
+            .unauthorized, code: "unauthorized", message: "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
+            closeConnection: hasBody)
     }
 }

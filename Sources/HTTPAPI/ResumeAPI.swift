@@ -190,6 +190,7 @@ public struct ResumeAPI: Sendable {
         case .tooLarge: payloadTooLarge(limits)
         case .tooManyParts: APIError.badRequest("the form has more than \(limits.maxParts) parts", closeConnection: true)
         case .malformed(let reason): APIError.badRequest(reason, closeConnection: true)
+        case .inconsistent: APIError.badRequest("the multipart body could not be read consistently", closeConnection: true)
         }
     }
 
@@ -303,14 +304,28 @@ public struct ResumeAPI: Sendable {
         } && labels.last!.count >= 2
     }
 
+    /// The most UTF-8 bytes (and so at most as many scalars) kept of a client's file name.
+    static let maxFilenameBytes = 255
+
     /// The client's file name reduced to something safe to display: last path component, no
-    /// control characters, at most 255 characters; `nil` when nothing is left. Never used as a path.
+    /// control or bidirectional-override characters (an RTLO can make `cv\u{202E}fdp.exe` look
+    /// like `cvexe.pdf`), at most ``maxFilenameBytes`` UTF-8 bytes cut at a scalar boundary (one
+    /// grapheme of a million combining accents is one character but megabytes); `nil` when nothing
+    /// is left. Never used as a path.
     static func displayFilename(_ name: String?) -> String? {
         guard let name else { return nil }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let cleaned = FieldText.trimming(String(String.UnicodeScalarView(last.unicodeScalars.filter { !FieldText.isControl($0) })))
+        let visible = String(String.UnicodeScalarView(last.unicodeScalars.filter { !FieldText.isControl($0) && !FieldText.isBidiControl($0) }))
+        var kept = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in FieldText.trimming(visible).unicodeScalars {
+            bytes += UTF8.width(scalar)
+            guard bytes <= maxFilenameBytes else { break }
+            kept.append(scalar)
+        }
+        let cleaned = FieldText.trimming(String(kept))
         guard !cleaned.isEmpty, cleaned != ".", cleaned != ".." else { return nil }
-        return String(cleaned.prefix(255))
+        return cleaned
     }
 
     // MARK: GET /resumes/{application_id}

@@ -9,7 +9,8 @@ import RQ
 import Zlib
 
 /// `bench fuzz`: the long version of the decoder fuzz tests — millions of random and mutated inputs
-/// derived from the captured fixtures, for pickle, zlib, RQ job hashes, result entries and JSON.
+/// derived from the captured fixtures, for pickle, zlib, RQ job hashes, result entries and JSON, and
+/// the upload form reader (mutated forms; the form guard against MultipartKit, differentially).
 struct FuzzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
@@ -23,7 +24,7 @@ struct FuzzCommand: AsyncParsableCommand {
     @Option(help: "Folder with Fixtures/ (the repository root).") var root = "."
 
     /// Fuzz targets, in order; each returns whether the input was refused with a typed error.
-    private static let targetNames = ["pickle", "zlib", "job hash", "result entry", "json", "multipart", "sigv4"]
+    private static let targetNames = ["pickle", "zlib", "job hash", "result entry", "json", "multipart", "form guard", "sigv4"]
 
     func run() async throws {
         var random = SplitMix64(seed: seed)
@@ -77,6 +78,21 @@ struct FuzzCommand: AsyncParsableCommand {
                     let chunk = 1 + Int(random.next() % 512)
                     do { _ = try UploadFormProbe.parse(contentType: mutatedType, body: input, chunkSize: chunk, limits: UploadLimits(maxFileBytes: 64 * 1024))
                     } catch { refused += 1 }
+                case "form guard":
+                    // The reader's model of MultipartKit must predict the parser exactly, with and
+                    // without the plain-body shortcut (a wrong prediction could let a trap through).
+                    let input = DelimiterInjection.randomForm(&random)
+                    let chunk = 1 + Int(random.next() % 64)
+                    func outcome(_ direct: Bool) -> Result<[UploadFormProbe.Part], UploadFormProbe.Refusal> {
+                        Result { () throws(UploadFormProbe.Refusal) in
+                            try UploadFormProbe.parse(contentType: DelimiterInjection.contentType, body: input, chunkSize: chunk, directBodies: direct)
+                        }
+                    }
+                    let direct = outcome(true)
+                    if direct == .failure(.inconsistent) || direct != outcome(false) {
+                        throw ValidationError("form guard: the parser and its model disagree (seed \(seed), input \(inputs))")
+                    }
+                    if case .failure = direct { refused += 1 }
                 default:
                     if !SigV4Fuzz.check(&random) { throw ValidationError("sigv4: signing is not deterministic or not well-formed (seed \(seed))") }
                 }

@@ -43,3 +43,24 @@ struct FormAndSigningFuzzTests {
         }
     }
 }
+
+/// The long form of ``FormGuardTests``: random delimiter injections, mutated, in random chunkings.
+/// MultipartKit must do exactly what the reader's model predicts (never `.inconsistent`, never a
+/// trap — a trap ends the test process), with and without the plain-body shortcut.
+@Suite("Form guard differential fuzzing")
+struct FormGuardFuzzTests {
+    @Test(arguments: [UInt64(51), 52])
+    func injectedDelimitersNeverDesynchroniseTheModel(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var parsed = 0
+        for iteration in 0..<5_000 {
+            let body = DelimiterInjection.randomForm(&random)
+            let chunk = 1 + random.below(random.below(4) == 0 ? 400 : 12)
+            let direct = FormGuardTests.outcome(body, chunk: chunk, direct: true)
+            #expect(direct != .failure(.inconsistent), "seed \(seed) iteration \(iteration)")
+            #expect(direct == FormGuardTests.outcome(body, chunk: chunk, direct: false), "seed \(seed) iteration \(iteration)")
+            if case .success = direct { parsed += 1 }
+        }
+        #expect(parsed > 500, "seed \(seed): too few forms parsed for the fuzzing to mean anything")
+    }
+}
