@@ -16,7 +16,7 @@ public struct RQRetry: Sendable, Hashable {
     }
 }
 
-/// The options of `Queue.enqueue` (`rq-wire.md` §5.1).
+/// The options of `Queue.enqueue` (`docs/rq-wire.md`, "Enqueue").
 public struct RQEnqueueOptions: Sendable {
     /// `job_id`; a fresh `uuid4` when `nil`.
     public var jobID: String?

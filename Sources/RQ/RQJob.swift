@@ -2,7 +2,7 @@ import Foundation
 import Pickle
 import Zlib
 
-/// An RQ job as stored in the hash `rq:job:ID` (`rq-wire.md` §3), with every field RQ 2.12 and 3.0
+/// An RQ job as stored in the hash `rq:job:ID` (`docs/rq-wire.md`, "Job hash"), with every field RQ 2.12 and 3.0
 /// write, read and written in RQ's exact encodings.
 ///
 /// Fields this type does not model are kept in ``otherFields`` and written back unchanged.
@@ -196,7 +196,7 @@ public struct RQJob: Sendable {
         }
     }
 
-    /// The field/value pairs `Job.to_dict()` writes, in its order (`rq-wire.md` §3).
+    /// The field/value pairs `Job.to_dict()` writes, in its order (`docs/rq-wire.md`, "Job hash").
     /// `includeMeta: false` is `save(include_meta=False)`, which workers use so that they never
     /// overwrite `meta` a running job updated itself.
     public func hashFields(serializer: RQSerializer, includeMeta: Bool = true) throws(RQError) -> [(String, [UInt8])] {

@@ -1,4 +1,4 @@
-/// Key and channel names of RQ's Redis keyspace (`rq-wire.md` §2, §12.2), for one key prefix.
+/// Key and channel names of RQ's Redis keyspace (`docs/rq-wire.md`, "Keys"), for one key prefix.
 ///
 /// The prefix is `rq` by default; RQ 3.0 lets `RQ_KEY_PREFIX` change it (every key and channel
 /// then starts with that prefix), which makes the fleet invisible to RQ 2.x.

@@ -22,7 +22,7 @@ public struct RQMaintenanceReport: Sendable, Hashable {
 }
 
 extension RQStore {
-    /// `Worker.clean_registries` for each queue, exactly as RQ 2.12/3.0 do it (`rq-wire.md` §5.3):
+    /// `Worker.clean_registries` for each queue, exactly as RQ 2.12/3.0 do it (`docs/rq-wire.md`, "Maintenance"):
     /// under `SET rq:clean_registries:Q 1 NX EX 899` — so only one worker of a fleet, Python or
     /// Swift, cleans a queue at a time — the finished, started (abandoned jobs retried or failed)
     /// and failed registries are cleaned, dead workers pruned, the intermediate list checked, and

@@ -2,7 +2,7 @@ import Foundation
 import Pickle
 import Zlib
 
-/// One entry of a job's result stream `rq:results:ID` (`rq-wire.md` §8).
+/// One entry of a job's result stream `rq:results:ID` (`docs/rq-wire.md`, "Result stream").
 public struct RQResult: Sendable, Hashable {
     /// `Result.Type`.
     public enum Kind: Int, Sendable, Hashable {

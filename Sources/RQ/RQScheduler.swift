@@ -1,7 +1,7 @@
 import Foundation
 import Redis
 
-/// RQ's scheduler protocol (`rq-wire.md` §5.14, `rq/scheduler.py` of 2.12 and 3.0): one scheduler
+/// RQ's scheduler protocol (`docs/rq-wire.md`, "Scheduler"; `rq/scheduler.py` of 2.12 and 3.0): one scheduler
 /// per queue at a time, chosen by the `rq:scheduler-lock:Q` lock whose value is the scheduler's
 /// name (TTL `interval + 60`); the holder moves due jobs from `rq:scheduled:Q` onto the queue.
 ///

@@ -43,7 +43,7 @@ public enum RQSerializer: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// A job's call: the function's dotted name and its arguments (`rq-wire.md` §4.1).
+/// A job's call: the function's dotted name and its arguments (`docs/rq-wire.md`, "The call").
 public struct RQCall: Sendable, Hashable {
     /// Dotted import path, e.g. `app.workers.async_resume_processor.process_resume_async`.
     public var functionName: String
@@ -121,7 +121,7 @@ public struct RQCall: Sendable, Hashable {
     }
 
     /// RQ's default `description`: `func(repr(arg), …, k=repr(v), …)`, each repr cut to 75
-    /// characters plus `...`, keyword parts sorted as whole strings (`rq-wire.md` §4.2).
+    /// characters plus `...`, keyword parts sorted as whole strings (`docs/rq-wire.md`, "Description").
     public var description: String {
         func cut(_ text: String) -> String {
             let scalars = text.unicodeScalars

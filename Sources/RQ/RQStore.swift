@@ -3,7 +3,7 @@ import Pickle
 import Redis
 import Zlib
 
-/// The registries of one queue (`rq-wire.md` §2).
+/// The registries of one queue (`docs/rq-wire.md`, "Registries").
 public enum RQRegistry: String, Sendable, Hashable, CaseIterable {
     /// `rq:wip:Q` (StartedJobRegistry; members `ID:E` in 2.x, bare `ID` in 1.x).
     case started = "wip"

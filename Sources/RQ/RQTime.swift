@@ -1,7 +1,7 @@
 import ClientSupport
 import Foundation
 
-/// RQ's time encodings (`rq-wire.md` §1).
+/// RQ's time encodings (`docs/rq-wire.md`, "Encodings").
 public enum RQTime {
     /// `%Y-%m-%dT%H:%M:%S.%fZ` in UTC with six fractional digits, e.g. `2026-11-29T00:48:12.023616Z`.
     public static func format(_ date: Date) -> String {
@@ -63,7 +63,7 @@ enum PythonFloat {
     }
 }
 
-/// RQ job statuses (`rq-wire.md` §3, §12.3).
+/// RQ job statuses (`docs/rq-wire.md`, "Job statuses").
 public enum RQJobStatus: String, Sendable, Hashable, CaseIterable {
     case created, queued, started, finished, failed, deferred, scheduled, stopped, canceled
     /// RQ 3.0: waiting for a rate-limit slot (in no queue list). Read, never written.

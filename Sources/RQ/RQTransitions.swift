@@ -150,7 +150,7 @@ extension RQStore {
 
 extension RQStore {
     /// The commands that release the children of a parent that just ended with `parentStatus`
-    /// (`rq-wire.md` §5.7, the 2.12 one-transaction form that 3.0 also reads): each child that
+    /// (`docs/rq-wire.md`, "Success and dependents": the 2.12 one-transaction form that 3.0 also reads): each child that
     /// exists, is not canceled, and whose other parents are all finished (or failed, when it allows
     /// dependency failures) leaves the deferred registry and is enqueued on its origin queue; the
     /// parent's dependents set is deleted when every child went, otherwise the released ones are

@@ -69,8 +69,8 @@ public struct RQWorkerConfiguration: Sendable {
 /// A Swift peer of Python's `rq worker`: registers in `rq:workers` and `rq:workers:Q`, dequeues
 /// with `BLMOVE` into the intermediate list (one queue) or `BLPOP` (several), runs up to
 /// `concurrency` jobs at once (each with its own execution record), writes the execution,
-/// started-registry, job, result and registry records in RQ's transactions (`rq-wire.md`
-/// §5.2–§5.9, with the 3.0 additions of §12.10), runs RQ's maintenance under the
+/// started-registry, job, result and registry records in RQ's transactions (`docs/rq-wire.md`,
+/// "Worker records" to "Failure, retries and stops", and "Serving RQ 2.12 and 3.0 at once"), runs RQ's maintenance under the
 /// `rq:clean_registries:Q` lock and, optionally, RQ's scheduler; and dies cleanly.
 ///
 /// Shutdown: graceful shutdown stops dequeuing and lets running jobs finish; cancellation (a cold
@@ -126,7 +126,7 @@ public final class RQWorker: Service, Sendable {
         var failure: (any Error)?
         do {
             try await withGracefulShutdownHandler {
-                // Commands arrive on rq:pubsub:W while the loop works (rq-wire §7, §12.8).
+                // Commands arrive on rq:pubsub:W while the loop works (docs/rq-wire.md, "Pub/sub commands").
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await self.listenForCommands() }
                     group.addTask { await self.monitorJobs() }
@@ -199,7 +199,7 @@ public final class RQWorker: Service, Sendable {
     }
 
     /// One task watching every running job: cancels a job whose `timeout` passed (recorded as
-    /// RQ's `JobTimeoutException`) and sends the busy heartbeats (rq-wire §5.6) every
+    /// RQ's `JobTimeoutException`) and sends the busy heartbeats (docs/rq-wire.md, "Busy heartbeats") every
     /// `jobMonitoringInterval`, so RQ never takes a long job for abandoned.
     private func monitorJobs() async {
         let clock = ContinuousClock()
@@ -245,7 +245,7 @@ public final class RQWorker: Service, Sendable {
         }
     }
 
-    /// Commands arrive on `rq:pubsub:W` while the loop works (rq-wire §7, §12.8); a lost
+    /// Commands arrive on `rq:pubsub:W` while the loop works (`docs/rq-wire.md`, "Pub/sub commands"); a lost
     /// subscription (Redis restarting) is renewed with backoff until the worker stops.
     private func listenForCommands() async {
         let backoff = Backoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1))
