@@ -64,7 +64,19 @@ public struct NativeQueueClient: Sendable {
             _ = try await connection.pipeline([["DEL", RedisArgument(keys.job(id))], ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)]])
             return nil
         }
-        return try NativeJob(fields: fields)
+        do {
+            return try NativeJob(fields: fields)
+        } catch {
+            // An unreadable hash would otherwise stay in the processing list and go back to the
+            // queue with every retire: dead-lettered with the reason instead.
+            _ = try await connection.transaction([
+                ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)],
+                ["HSET", RedisArgument(keys.job(id)), "status", "failed", "error", RedisArgument("DeserializationError: \(error.message)"),
+                 "ended_at", RedisArgument(RQTime.format(Date()))],
+                ["RPUSH", RedisArgument(keys.dead), RedisArgument(id)],
+            ])
+            return nil
+        }
     }
 
     /// Records success and releases the id from the processing list, in one transaction.
@@ -99,7 +111,7 @@ public struct NativeQueueClient: Sendable {
     /// Exponential backoff with full jitter: base 1 s doubling per attempt, capped at 5 minutes,
     /// then a random point in the upper half.
     public static func backoff(attempt: Int) -> Duration {
-        let base = min(300.0, pow(2.0, Double(max(attempt - 1, 0))))
+        let base = min(300.0, pow(2.0, Double(max(attempt, 1) - 1)))  // `attempt - 1` would trap at Int.min
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.0) * 1000))
     }
 
