@@ -101,12 +101,21 @@ public enum RQTransitions {
         return commands
     }
 
-    /// `handle_job_failure` for a job its worker never finished: retried when it has
-    /// `retries_left`, otherwise failed with `excString`; a job with ``RQJob/fieldProblems`` is
-    /// failed. Returns the commands and whether the job was retried.
+    /// `handle_job_failure` for a job its worker never finished (the abandoned-job paths: the
+    /// started-registry cleanup, the vanished-worker reclaim, a stuck intermediate id): retried when
+    /// it has `retries_left`, otherwise failed with `excString`. Each call counts one worker death
+    /// in the job hash (``RQJob/workerDeaths``); at the second the job is failed with
+    /// ``workerDiedTwiceText`` even if it has retries left, so a poison job (one that kills its
+    /// worker) is not handed to a third worker. A job with ``RQJob/fieldProblems`` is failed too.
+    /// Returns the commands and whether the job was retried.
     public static func retryOrFail(
         _ job: inout RQJob, excString: String, workerName: String = "", now: Date = Date(), keys: RQKeys, serializer: RQSerializer
     ) throws(RQError) -> (commands: [RedisCommand], retried: Bool) {
+        let deaths = RQLimits.adding(max(job.workerDeaths ?? 0, 0), 1)
+        job.workerDeaths = deaths
+        if deaths >= 2 {
+            return (try fail(&job, excString: workerDiedTwiceText(excString), workerName: workerName, now: now, keys: keys, serializer: serializer), false)
+        }
         if let problem = job.fieldProblems.first {
             return (try fail(&job, excString: "\(excString)\nInvalidJobField: \(problem)", workerName: workerName, now: now, keys: keys, serializer: serializer), false)
         }
@@ -114,6 +123,12 @@ public enum RQTransitions {
             return (try retry(&job, now: now, keys: keys, serializer: serializer), true)
         }
         return (try fail(&job, excString: excString, workerName: workerName, now: now, keys: keys, serializer: serializer), false)
+    }
+
+    /// The failure text of a job abandoned for the second time: `excString` (RQ's own text, which
+    /// RQ's tools look for) followed by `PoisonJobError: worker died twice while running it`.
+    public static func workerDiedTwiceText(_ excString: String) -> String {
+        "\(excString)\nPoisonJobError: worker died twice while running it"
     }
 
     /// RQ's text for a job whose worker died (`AbandonedJobError`).
