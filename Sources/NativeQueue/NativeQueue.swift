@@ -64,6 +64,15 @@ public struct NativeJob: Sendable, Hashable {
     public var worker: String?
     /// The return value (JSON in the hash).
     public var result: PythonValue?
+    /// How many times a worker died while holding this job (`worker_deaths`, counted by the reaper;
+    /// the second death dead-letters the job instead of returning it to the queue).
+    public var workerDeaths: Int
+    /// A numeric field that is not an integer in ``countRange`` (its typed property then has its
+    /// default): the worker dead-letters such a job with this text instead of running it.
+    public var fieldProblem: String?
+
+    /// The values `attempts`, `max_attempts` and `worker_deaths` may take: `0...1_000_000`.
+    public static let countRange = 0...1_000_000
 
     /// Decodes `HGETALL job:{id}`.
     init(fields: [String: [UInt8]]) throws(NativeQueueError) {
@@ -80,8 +89,19 @@ public struct NativeJob: Sendable, Hashable {
         args = try json("args")?.arrayValue ?? []
         kwargs = try json("kwargs")?.dictEntries ?? []
         status = text("status").flatMap(Status.init(rawValue:)) ?? .queued
-        attempts = text("attempts").flatMap(Int.init) ?? 0
-        maxAttempts = text("max_attempts").flatMap(Int.init) ?? 1
+        var problem: String?
+        func count(_ name: String, default value: Int) -> Int {
+            guard let raw = text(name), !raw.isEmpty else { return value }
+            guard let number = Int(raw), Self.countRange.contains(number) else {
+                if problem == nil { problem = "\(name) = \(raw.prefix(64)) is not an integer in \(Self.countRange)" }
+                return value
+            }
+            return number
+        }
+        attempts = count("attempts", default: 0)
+        maxAttempts = count("max_attempts", default: 1)
+        workerDeaths = count("worker_deaths", default: 0)
+        fieldProblem = problem
         createdAt = text("created_at").flatMap { RQTime.parse($0) } ?? Date()
         startedAt = text("started_at").flatMap { RQTime.parse($0) }
         endedAt = text("ended_at").flatMap { RQTime.parse($0) }

@@ -64,7 +64,19 @@ public struct NativeQueueClient: Sendable {
             _ = try await connection.pipeline([["DEL", RedisArgument(keys.job(id))], ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)]])
             return nil
         }
-        return try NativeJob(fields: fields)
+        do {
+            return try NativeJob(fields: fields)
+        } catch {
+            // An unreadable hash would otherwise stay in the processing list and go back to the
+            // queue with every retire: dead-lettered with the reason instead.
+            _ = try await connection.transaction([
+                ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)],
+                ["HSET", RedisArgument(keys.job(id)), "status", "failed", "error", RedisArgument("DeserializationError: \(error.message)"),
+                 "ended_at", RedisArgument(RQTime.format(Date()))],
+                ["RPUSH", RedisArgument(keys.dead), RedisArgument(id)],
+            ])
+            return nil
+        }
     }
 
     /// Records success and releases the id from the processing list, in one transaction.
@@ -99,7 +111,7 @@ public struct NativeQueueClient: Sendable {
     /// Exponential backoff with full jitter: base 1 s doubling per attempt, capped at 5 minutes,
     /// then a random point in the upper half.
     public static func backoff(attempt: Int) -> Duration {
-        let base = min(300.0, pow(2.0, Double(max(attempt - 1, 0))))
+        let base = min(300.0, pow(2.0, Double(max(attempt, 1) - 1)))  // `attempt - 1` would trap at Int.min
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.0) * 1000))
     }
 
@@ -132,13 +144,15 @@ public struct NativeQueueClient: Sendable {
 
     /// Removes `worker` cleanly (its processing list must be empty or is returned to the queue).
     public func retire(worker: String) async throws {
-        _ = try await reclaim(worker)
+        _ = try await reclaim(worker, died: false)
         _ = try await redis.pipeline([["SREM", RedisArgument(keys.workers), RedisArgument(worker)], ["DEL", RedisArgument(keys.heartbeat(worker))]])
     }
 
     /// The reaper: every registered worker whose heartbeat key expired is presumed dead; the jobs
-    /// in its processing list go back to the front of the queue. `alive` (the calling worker) is
-    /// never reaped. Returns the ids returned.
+    /// in its processing list go back to the front of the queue — except a job that was already in
+    /// the hands of a worker that died (``NativeJob/workerDeaths``), which goes to the dead-letter
+    /// list as `failed` with ``workerDiedTwiceError`` (a poison job must not crash-loop a fleet).
+    /// `alive` (the calling worker) is never reaped. Returns the ids returned to the queue.
     @discardableResult
     public func reapDeadWorkers(excluding alive: String? = nil) async throws -> [String] {
         let workers = try await redis.send("SMEMBERS", RedisArgument(keys.workers)).array?.compactMap(\.string) ?? []
@@ -147,21 +161,55 @@ public struct NativeQueueClient: Sendable {
         // heartbeat expired because the process was starved of CPU for longer than the TTL.
         for worker in workers where worker != alive {
             guard try await redis.send("EXISTS", RedisArgument(keys.heartbeat(worker))).int == 0 else { continue }
-            returned += try await reclaim(worker)
+            returned += try await reclaim(worker, died: true)
             _ = try await redis.send("SREM", RedisArgument(keys.workers), RedisArgument(worker))
         }
         return returned
     }
 
-    /// Moves everything in `worker`'s processing list back to the front of the queue, one atomic
-    /// `LMOVE` per id.
-    private func reclaim(_ worker: String) async throws -> [String] {
+    /// The `error` of a job dead-lettered by the reaper at its second worker death.
+    public static let workerDiedTwiceError = "PoisonJobError: worker died twice while running it"
+
+    /// One id of a processing list back to the front of the queue, atomically. KEYS: processing
+    /// list, queue, dead list. ARGV: job key prefix, now (RQ timestamp), `1` when the worker died
+    /// (count the death; dead-letter at the second), the dead-letter error. Returns
+    /// `{id, 'queued' | 'dead'}`, or nil when the list is empty.
+    static let reclaimScript = RedisScript("""
+        local id = redis.call('RPOP', KEYS[1])
+        if not id then return false end
+        local key = ARGV[1] .. id
+        if redis.call('EXISTS', key) == 0 then
+            redis.call('LPUSH', KEYS[2], id)
+            return {id, 'queued'}
+        end
+        if ARGV[3] == '1' then
+            local deaths = tonumber(redis.call('HGET', key, 'worker_deaths') or '0') or 0
+            if deaths >= 1 then
+                redis.call('HSET', key, 'status', 'failed', 'error', ARGV[4], 'ended_at', ARGV[2], 'worker_deaths', '2')
+                redis.call('RPUSH', KEYS[3], id)
+                return {id, 'dead'}
+            end
+            redis.call('HSET', key, 'worker_deaths', '1')
+        end
+        redis.call('HSET', key, 'status', 'queued')
+        redis.call('LPUSH', KEYS[2], id)
+        return {id, 'queued'}
+        """)
+
+    /// Moves everything in `worker`'s processing list back to the front of the queue (in order),
+    /// one atomic script per id; with `died`, each job's worker death is counted (see
+    /// ``reapDeadWorkers(excluding:)``). Returns the ids put back on the queue.
+    private func reclaim(_ worker: String, died: Bool) async throws -> [String] {
         var returned: [String] = []
-        while let id = try await redis.send(["LMOVE", RedisArgument(keys.processing(worker)), RedisArgument(keys.queue), "RIGHT", "LEFT"]).string {
-            _ = try await redis.send("HSET", RedisArgument(keys.job(id)), "status", "queued")
-            returned.append(id)
+        while true {
+            let reply = try await redis.send(Self.reclaimScript.command(
+                keys: [RedisArgument(keys.processing(worker)), RedisArgument(keys.queue), RedisArgument(keys.dead)],
+                arguments: [RedisArgument(keys.job("")), RedisArgument(RQTime.format(Date())), died ? "1" : "0",
+                            RedisArgument(Self.workerDiedTwiceError)]))
+            if let message = reply.errorMessage { throw NativeQueueError("reclaim script failed: \(message)") }
+            guard let parts = reply.array, parts.count == 2, let id = parts[0].string else { return returned }
+            if parts[1].string == "queued" { returned.append(id) }
         }
-        return returned
     }
 
     /// Dead-lettered job ids, oldest first.

@@ -129,7 +129,7 @@ public struct RQQueue: Sendable {
 
     /// Job ids waiting in the queue, oldest first.
     public func jobIDs(offset: Int = 0, limit: Int = -1) async throws -> [String] {
-        let end = limit < 0 ? -1 : offset + limit - 1
+        let end = limit < 0 ? -1 : RQLimits.adding(RQLimits.adding(offset, limit), -1)
         let reply = try await redis.send("LRANGE", RedisArgument(key), RedisArgument(offset), RedisArgument(end))
         return reply.array?.compactMap(\.string) ?? []
     }
@@ -143,6 +143,15 @@ public struct RQQueue: Sendable {
         }
         if let ttl = options.ttl, ttl <= 0 { throw RQError(.invalidArgument, "Job ttl must be greater than 0") }
         if let retry = options.retry, retry.maximum < 1 { throw RQError(.invalidArgument, "Retry max must be at least 1") }
+        // The numbers a worker would refuse (see `RQLimits`) are refused here, before anything is written.
+        let numbers: [(String, Int?)] = [("timeout", options.timeout), ("result_ttl", options.resultTTL), ("failure_ttl", options.failureTTL),
+                                         ("ttl", options.ttl), ("retries_left", options.retry?.maximum)]
+        for (field, value) in numbers {
+            if let value, !RQLimits.accepted.contains(value) { throw RQError(.invalidArgument, RQFieldProblem(field: field, text: String(value)).description) }
+        }
+        if let intervals = options.retry?.intervals, let bad = intervals.first(where: { !RQLimits.accepted.contains($0) }) {
+            throw RQError(.invalidArgument, RQFieldProblem(field: "retry_intervals", text: String(bad)).description)
+        }
         var job = RQJob(id: id, call: call)
         job.origin = name
         job.description = options.description ?? call.description

@@ -68,8 +68,17 @@ public struct RQJob: Sendable {
     public var rateLimitKey: String?
     /// See ``rateLimitKey``.
     public var rateLimitConcurrency: Int?
-    /// Fields kept verbatim: callback timeouts, `webhooks`, legacy `result`/`exc_info`, unknown ones.
+    /// Fields kept verbatim: callback timeouts, `webhooks`, legacy `result`/`exc_info`, unknown ones,
+    /// and numeric fields whose value is out of range (see ``fieldProblems``).
     public var otherFields: [String: [UInt8]]
+    /// Numeric fields read out of ``RQLimits/accepted`` (their typed property is `nil`, their bytes
+    /// are in ``otherFields``). A worker fails such a job with the first problem as its reason.
+    public var fieldProblems: [RQFieldProblem] = []
+    /// How many times a worker died while holding this job (`rp_worker_deaths`, ours: Python RQ
+    /// ignores the field). Counted by the abandoned-job cleanups; the second death fails the job.
+    public var workerDeaths: Int?
+    /// The hash field of ``workerDeaths``.
+    public static let workerDeathsField = "rp_worker_deaths"
 
     /// A new job as `Queue.create_job` makes it (status `queued`, created now).
     public init(id: String = UUID().uuidString.lowercased(), call: RQCall, createdAt: Date = Date()) {
@@ -102,27 +111,59 @@ public struct RQJob: Sendable {
             guard let date = RQTime.parse(text) else { throw RQError(.malformedJob, "\(name) is not an RQ timestamp") }
             return date
         }
+        // Numbers outside `RQLimits.accepted` are not an error of the hash: the field stays in
+        // `rest` (written back verbatim) and becomes a `fieldProblems` entry, which fails the job.
+        var problems: [RQFieldProblem] = []
         func takeInt(_ name: String) throws(RQError) -> Int? {
-            guard let text = take(name), !text.isEmpty else { return nil }
-            guard let value = Int(text) ?? Self.durationSeconds(text) else { throw RQError(.malformedJob, "\(name) is not an integer") }
-            return value
+            guard let bytes = rest[name] else { return nil }
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard !text.isEmpty else {
+                rest[name] = nil
+                return nil
+            }
+            switch RQLimits.parse(text) {
+            case .value(let value):
+                rest[name] = nil
+                return value
+            case .outOfRange:
+                problems.append(RQFieldProblem(field: name, text: text))
+                return nil
+            case .invalid:
+                throw RQError(.malformedJob, "\(name) is not an integer")
+            }
         }
         func takeIntList(_ name: String) throws(RQError) -> [Int]? {
-            guard let text = take(name), !text.isEmpty else { return nil }
+            guard let bytes = rest[name] else { return nil }
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard !text.isEmpty else {
+                rest[name] = nil
+                return nil
+            }
             guard let value = try? PythonJSON.decode(Array(text.utf8)), let items = value.arrayValue else {
                 throw RQError(.malformedJob, "\(name) is not a JSON list")
             }
             var result: [Int] = []
             for item in items {
-                guard let number = item.intValue else { throw RQError(.malformedJob, "\(name) holds a non-integer") }
-                result.append(number)
+                switch item {
+                case .int(let number) where RQLimits.accepted.contains(number):
+                    result.append(number)
+                case .int, .bigInt:
+                    problems.append(RQFieldProblem(field: name, text: text))
+                    return nil
+                default:
+                    throw RQError(.malformedJob, "\(name) holds a non-integer")
+                }
             }
+            rest[name] = nil
             return result
         }
         func takeFlag(_ name: String) throws(RQError) -> Bool? {
             guard let text = take(name) else { return nil }
-            guard let number = Int(text) else { throw RQError(.malformedJob, "\(name) is not 0 or 1") }
-            return number != 0
+            switch RQLimits.parse(text) {
+            case .value(let number): return number != 0
+            case .outOfRange: return true  // a huge integer is true for Python too
+            case .invalid: throw RQError(.malformedJob, "\(name) is not 0 or 1")
+            }
         }
 
         guard let data = rest.removeValue(forKey: "data") else {
@@ -173,7 +214,13 @@ public struct RQJob: Sendable {
         } else {
             dependencyIDs = []
         }
-        if let text = take("allow_dependency_failures"), !text.isEmpty { allowDependencyFailures = Int(text).map { $0 != 0 } }
+        if let text = take("allow_dependency_failures"), !text.isEmpty {
+            switch RQLimits.parse(text) {
+            case .value(let number): allowDependencyFailures = number != 0
+            case .outOfRange: allowDependencyFailures = true
+            case .invalid: allowDependencyFailures = nil
+            }
+        }
         enqueueAtFront = try takeFlag("enqueue_at_front")
         successCallbackName = take("success_callback_name") ?? ""
         failureCallbackName = take("failure_callback_name") ?? ""
@@ -181,19 +228,9 @@ public struct RQJob: Sendable {
         groupID = take("group_id") ?? ""
         rateLimitKey = take("rate_limit_key")
         rateLimitConcurrency = try takeInt("rate_limit_concurrency")
+        workerDeaths = try takeInt(Self.workerDeathsField)
+        fieldProblems = problems
         otherFields = rest
-    }
-
-    /// `"30s"`, `"5m"`, `"1h"`, `"2d"` as RQ accepts for timeouts.
-    static func durationSeconds(_ text: String) -> Int? {
-        guard let unit = text.last, let number = Int(text.dropLast()) else { return nil }
-        switch unit {
-        case "s": return number
-        case "m": return number * 60
-        case "h": return number * 3600
-        case "d": return number * 86_400
-        default: return nil
-        }
     }
 
     /// The field/value pairs `Job.to_dict()` writes, in its order (`docs/rq-wire.md`, "Job hash").
@@ -244,6 +281,7 @@ public struct RQJob: Sendable {
         if let ttl, ttl != 0 { add("ttl", String(ttl)) }
         if let allowDependencyFailures { add("allow_dependency_failures", allowDependencyFailures ? "1" : "0") }
         if let enqueueAtFront { add("enqueue_at_front", enqueueAtFront ? "1" : "0") }
+        if let workerDeaths { add(Self.workerDeathsField, String(workerDeaths)) }
         var written = Set(fields.map(\.0))
         if !includeMeta { written.insert("meta") }
         for (name, value) in otherFields.sorted(by: { $0.key < $1.key }) where !written.contains(name) {

@@ -136,8 +136,10 @@ public struct RQStore: Sendable {
         job.status = .queued
         job.enqueuedAt = Date()
         job.otherFields["exc_info"] = try? Zlib.compress([])
+        job.workerDeaths = nil  // requeued by hand: the poison-job count starts over
         let jobKey = RedisArgument(keys.job(id))
         _ = try await redis.transaction([
+            ["HDEL", jobKey, RedisArgument(RQJob.workerDeathsField)],
             ["HSET", jobKey, "status", "queued"], try RQTransitions.saveCommand(job, keys: keys, serializer: serializer, includeMeta: true),
             [atFront ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(id)],
         ])

@@ -4,8 +4,9 @@ import Foundation
 /// RQ's time encodings (`docs/rq-wire.md`, "Encodings").
 public enum RQTime {
     /// `%Y-%m-%dT%H:%M:%S.%fZ` in UTC with six fractional digits, e.g. `2026-11-29T00:48:12.023616Z`.
+    /// Dates outside years 0001–9999 (and NaN) are written as the nearest end of that range.
     public static func format(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        let micros = Int64((clamped(date).timeIntervalSince1970 * 1_000_000).rounded(.down))
         return CivilDate.isoText(microsecondsSinceEpoch: micros, separator: "T") + "Z"
     }
 
@@ -46,9 +47,29 @@ public enum RQTime {
         return PythonFloat.repr(value)
     }
 
-    /// Integer Unix seconds, as used for registry scores (`current_timestamp()`).
+    /// Integer Unix seconds, as used for registry scores (`current_timestamp()`); saturated
+    /// (`Int(Double)` would trap on a date from a hostile field).
     public static func unixSeconds(_ date: Date) -> Int {
-        Int(date.timeIntervalSince1970.rounded(.down))
+        RQLimits.saturatingInt(date.timeIntervalSince1970.rounded(.down))
+    }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in Unix seconds (milliseconds: a microsecond bound rounds up into year 10000 in a `Double`): the dates RQ's format
+    /// (and Python's `datetime`) can hold.
+    public static let representable: ClosedRange<Double> = -62_135_596_800...253_402_300_799.999
+
+    /// `date` moved into ``representable`` (NaN reads as the epoch), so that formatting it never
+    /// traps in a conversion to an integer.
+    public static func clamped(_ date: Date) -> Date {
+        let seconds = date.timeIntervalSince1970
+        guard !seconds.isNaN else { return Date(timeIntervalSince1970: 0) }
+        return Date(timeIntervalSince1970: min(max(seconds, representable.lowerBound), representable.upperBound))
+    }
+
+    /// Unix seconds from a float field (`execution_started_at`, a stream entry id's milliseconds):
+    /// `nil` unless finite and within ``representable``.
+    public static func date(unixSeconds value: Double) -> Date? {
+        guard value.isFinite, representable.contains(value) else { return nil }
+        return Date(timeIntervalSince1970: value)
     }
 
 }

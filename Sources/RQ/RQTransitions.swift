@@ -23,7 +23,7 @@ public enum RQTransitions {
     public static func expireCommands(_ jobID: String, ttl: Int, keys: RQKeys) -> [RedisCommand] {
         guard ttl > 0 else { return [] }
         return [keys.job(jobID), keys.dependents(jobID), keys.dependencies(jobID)].map {
-            ["EXPIRE", RedisArgument($0), RedisArgument(ttl)]
+            ["EXPIRE", RedisArgument($0), RedisArgument(RQLimits.expireSeconds(ttl))]
         }
     }
 
@@ -36,7 +36,10 @@ public enum RQTransitions {
         }
         var commands = [command]
         if let ttl {
-            commands.append(ttl == -1 ? ["PERSIST", RedisArgument(keys.results(jobID))] : ["EXPIRE", RedisArgument(keys.results(jobID)), RedisArgument(ttl)])
+            // A negative TTL other than -1 deletes the stream at once, as `EXPIRE` does for Python;
+            // a positive one is clamped to what `EXPIRE` accepts.
+            let seconds = ttl > 0 ? RQLimits.expireSeconds(ttl) : max(ttl, -RQLimits.maxSeconds)
+            commands.append(ttl == -1 ? ["PERSIST", RedisArgument(keys.results(jobID))] : ["EXPIRE", RedisArgument(keys.results(jobID)), RedisArgument(seconds)])
         }
         return commands
     }
@@ -52,7 +55,7 @@ public enum RQTransitions {
         guard let origin = job.origin else { throw RQError(.malformedJob, "job \(job.id) has no origin") }
         job.status = .failed
         let ttl = job.failureTTL ?? defaultFailureTTL
-        let score = ttl < 0 ? "-1" : String(RQTime.unixSeconds(now) + ttl)
+        let score = ttl < 0 ? "-1" : String(RQLimits.score(now, plus: ttl))
         var commands: [RedisCommand] = [["HSET", RedisArgument(keys.job(job.id)), "status", "failed"]]
         commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: false))
         commands += expireCommands(job.id, ttl: ttl, keys: keys)
@@ -68,7 +71,8 @@ public enum RQTransitions {
     /// at least 0 (so with more retries than intervals the first interval repeats).
     public static func retryInterval(_ job: RQJob) -> Int {
         guard let intervals = job.retryIntervals, !intervals.isEmpty, let left = job.retriesLeft, left > 0 else { return 0 }
-        return intervals[max(intervals.count - left, 0)]
+        let index = max(intervals.count - min(left, intervals.count), 0)  // no overflow for any `left`
+        return intervals[min(index, intervals.count - 1)]
     }
 
     /// `job.retry(queue)`: one retry used; back on the queue at once, or into the scheduled
@@ -76,7 +80,7 @@ public enum RQTransitions {
     public static func retry(_ job: inout RQJob, now: Date = Date(), keys: RQKeys, serializer: RQSerializer) throws(RQError) -> [RedisCommand] {
         guard let origin = job.origin else { throw RQError(.malformedJob, "job \(job.id) has no origin") }
         let interval = retryInterval(job)
-        job.retriesLeft = (job.retriesLeft ?? 1) - 1
+        job.retriesLeft = RQLimits.adding(job.retriesLeft ?? 1, -1)
         let jobKey = RedisArgument(keys.job(job.id))
         var commands: [RedisCommand] = []
         if interval > 0 {
@@ -85,7 +89,7 @@ public enum RQTransitions {
             commands.append(["HSET", jobKey, "status", "scheduled"])
             commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
             commands += expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
-            commands.append(["ZADD", RedisArgument(keys.scheduled(origin)), RedisArgument(RQTime.unixSeconds(now) + interval), RedisArgument(job.id)])
+            commands.append(["ZADD", RedisArgument(keys.scheduled(origin)), RedisArgument(RQLimits.score(now, plus: interval)), RedisArgument(job.id)])
         } else {
             job.status = .queued
             job.enqueuedAt = now
@@ -97,16 +101,34 @@ public enum RQTransitions {
         return commands
     }
 
-    /// `handle_job_failure` for a job its worker never finished: retried when it has
-    /// `retries_left`, otherwise failed with `excString`. Returns the commands and whether the job
-    /// was retried.
+    /// `handle_job_failure` for a job its worker never finished (the abandoned-job paths: the
+    /// started-registry cleanup, the vanished-worker reclaim, a stuck intermediate id): retried when
+    /// it has `retries_left`, otherwise failed with `excString`. Each call counts one worker death
+    /// in the job hash (``RQJob/workerDeaths``); at the second the job is failed with
+    /// ``workerDiedTwiceText`` even if it has retries left, so a poison job (one that kills its
+    /// worker) is not handed to a third worker. A job with ``RQJob/fieldProblems`` is failed too.
+    /// Returns the commands and whether the job was retried.
     public static func retryOrFail(
         _ job: inout RQJob, excString: String, workerName: String = "", now: Date = Date(), keys: RQKeys, serializer: RQSerializer
     ) throws(RQError) -> (commands: [RedisCommand], retried: Bool) {
+        let deaths = RQLimits.adding(max(job.workerDeaths ?? 0, 0), 1)
+        job.workerDeaths = deaths
+        if deaths >= 2 {
+            return (try fail(&job, excString: workerDiedTwiceText(excString), workerName: workerName, now: now, keys: keys, serializer: serializer), false)
+        }
+        if let problem = job.fieldProblems.first {
+            return (try fail(&job, excString: "\(excString)\nInvalidJobField: \(problem)", workerName: workerName, now: now, keys: keys, serializer: serializer), false)
+        }
         if let left = job.retriesLeft, left > 0 {
             return (try retry(&job, now: now, keys: keys, serializer: serializer), true)
         }
         return (try fail(&job, excString: excString, workerName: workerName, now: now, keys: keys, serializer: serializer), false)
+    }
+
+    /// The failure text of a job abandoned for the second time: `excString` (RQ's own text, which
+    /// RQ's tools look for) followed by `PoisonJobError: worker died twice while running it`.
+    public static func workerDiedTwiceText(_ excString: String) -> String {
+        "\(excString)\nPoisonJobError: worker died twice while running it"
     }
 
     /// RQ's text for a job whose worker died (`AbandonedJobError`).

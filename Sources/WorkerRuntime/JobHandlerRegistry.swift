@@ -104,6 +104,8 @@ extension JobHandlerRegistry {
             default: throw JobFailure(type: "TypeError", "sleep() needs a number of seconds")
             }
             guard seconds.isFinite, seconds >= 0 else { throw JobFailure(type: "ValueError", "sleep length must be non-negative") }
+            // `Int64(seconds * 1000)` traps beyond Int64, and a sleep's deadline must fit the clock.
+            guard seconds <= 1e9 else { throw JobFailure(type: "ValueError", "sleep length must be at most 1000000000 seconds", isPermanent: true) }
             try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             return value
         }

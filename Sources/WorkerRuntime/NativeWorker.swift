@@ -227,7 +227,10 @@ public final class NativeWorker: Service, Sendable {
         metrics.jobStarted()
         defer { metrics.jobLeft() }
         let outcome: Result<PythonValue, JobFailure>
-        if let handler = handlers.handler(for: job.function) {
+        if let problem = job.fieldProblem {
+            // A count out of range (or not a number): dead-lettered with the reason, never run.
+            outcome = .failure(JobFailure(type: "InvalidJobField", problem, isPermanent: true))
+        } else if let handler = handlers.handler(for: job.function) {
             outcome = await Self.run(handler, context, timeout: configuration.jobTimeout)
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.function))

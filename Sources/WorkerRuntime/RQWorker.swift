@@ -224,8 +224,8 @@ public final class RQWorker: Service, Sendable {
             guard now >= nextHeartbeat else { continue }
             nextHeartbeat = now.advanced(by: configuration.jobMonitoringInterval)
             for (executionID, job) in snapshot {
-                let elapsed = Int(Date().timeIntervalSince(job.started))
-                let ttl = (job.timeout > 0 ? max(0, min(job.timeout - elapsed, 30)) : 30) + 60
+                let elapsed = RQLimits.saturatingInt(Date().timeIntervalSince(job.started))
+                let ttl = (job.timeout > 0 ? max(0, min(RQLimits.adding(job.timeout, -elapsed), 30)) : 30) + 60
                 try? await busyHeartbeat(jobID: job.jobID, executionID: executionID, queue: job.queue, ttl: ttl)
             }
         }
@@ -582,7 +582,12 @@ public final class RQWorker: Service, Sendable {
         let context = JobContext(jobID: job.id, functionName: job.call.functionName, args: job.call.args, kwargs: job.call.kwargs)
         logger.info("job started", metadata: ["job.id": "\(job.id)", "job.function": "\(job.call.functionName)", "rq.queue": "\(queue)"])
         var outcome: Result<PythonValue, JobFailure>
-        if let handler = handlers.handler(for: job.call.functionName) {
+        if let problem = job.fieldProblems.first {
+            // A number out of range (see `RQLimits`): failed with the reason, never run; its
+            // `failure_ttl` (if that was the bad field) defaults to one year, as RQ's does.
+            logger.warning("job field out of range; failing it", metadata: ["job.id": "\(job.id)", "problem": "\(problem)"])
+            outcome = .failure(JobFailure(type: "InvalidJobField", problem.description, isPermanent: true))
+        } else if let handler = handlers.handler(for: job.call.functionName) {
             let limit: Duration = timeout > 0 ? .seconds(timeout) : .seconds(365 * 86_400)
             // Unstructured on purpose: the pubsub listener (stop-job) and the job monitor (timeout)
             // need this handle to stop this one job without touching the worker. Cancelling the
@@ -640,7 +645,7 @@ public final class RQWorker: Service, Sendable {
                     kind: .successful, workerName: configuration.name, returnValue: value, executionID: executionID,
                     executionStartedAt: started, executionEndedAt: ended, serializer: configuration.serializer)
                 commands += RQTransitions.resultCommands(job.id, fields: result, ttl: resultTTL, keys: keys)
-                let score = resultTTL < 0 ? "+inf" : String(RQTime.unixSeconds(ended) + resultTTL)
+                let score = resultTTL < 0 ? "+inf" : String(RQLimits.score(ended, plus: resultTTL))
                 commands.append(["ZADD", RedisArgument(keys.finished(queue)), RedisArgument(score), RedisArgument(job.id)])
                 commands += RQTransitions.expireCommands(job.id, ttl: resultTTL, keys: keys)
             }
@@ -890,7 +895,7 @@ public final class RQWorker: Service, Sendable {
         }
         commands += [
             ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(RQTime.format(Date()))],
-            ["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(RQTime.unixSeconds(Date()) + ttl), RedisArgument(id)],
+            ["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(RQLimits.score(Date(), plus: ttl)), RedisArgument(id)],
         ]
         let result = try RQResult.streamFields(kind: .failed, workerName: configuration.name,
                                                exceptionText: "DeserializationError: \(reason)", serializer: configuration.serializer)

@@ -143,7 +143,12 @@ struct RQEnqueueCommand: AsyncParsableCommand {
             description: description, meta: metaEntries, atFront: atFront, dependsOn: dependsOn
         )
         if let retryMax { enqueueOptions.retry = RQRetry(maximum: retryMax, intervals: retryInterval) }
-        if let enqueueIn { enqueueOptions.scheduledAt = Date().addingTimeInterval(enqueueIn) }
+        if let enqueueIn {
+            guard enqueueIn.isFinite, abs(enqueueIn) <= Double(RQLimits.maxSeconds) else {
+                throw ValidationError("--enqueue-in must be a finite number of seconds within ±\(RQLimits.maxSeconds)")
+            }
+            enqueueOptions.scheduledAt = Date().addingTimeInterval(enqueueIn)
+        }
         let call = RQCall(function, args: positional, kwargs: keywords)
         try await options.withStore { store in
             let job = try await store.queue(queue).enqueue(call, options: enqueueOptions)

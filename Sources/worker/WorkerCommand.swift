@@ -75,14 +75,22 @@ struct RunWorker: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func validate() throws {
-        guard (concurrency ?? 1) >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must not be negative") }
+        // Upper bounds too: `running + 4` and `Task.sleep(for: .seconds(n))` must never overflow.
+        guard (1...maximumConcurrency).contains(concurrency ?? 1) else { throw ValidationError("--concurrency must be 1-\(maximumConcurrency)") }
+        guard (0...maximumSeconds).contains(shutdownTimeout) else { throw ValidationError("--shutdown-timeout must be 0-\(maximumSeconds)") }
         if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1-65535") }
-        guard jobTimeout >= 1 else { throw ValidationError("--job-timeout must be at least 1 second") }
-        guard reclaimAfter >= 0 else { throw ValidationError("--reclaim-after must not be negative") }
-        guard maintenanceInterval >= 1 else { throw ValidationError("--maintenance-interval must be at least 1 second") }
-        guard sweepAfter >= 1, sweepInterval >= 1 else { throw ValidationError("--sweep-after and --sweep-interval must be at least 1 second") }
+        guard (1...maximumSeconds).contains(jobTimeout) else { throw ValidationError("--job-timeout must be 1-\(maximumSeconds) seconds") }
+        guard (0...maximumSeconds).contains(reclaimAfter) else { throw ValidationError("--reclaim-after must be 0-\(maximumSeconds)") }
+        guard (1...maximumSeconds).contains(maintenanceInterval) else { throw ValidationError("--maintenance-interval must be 1-\(maximumSeconds) seconds") }
+        guard (1...maximumSeconds).contains(sweepAfter), (1...maximumSeconds).contains(sweepInterval) else {
+            throw ValidationError("--sweep-after and --sweep-interval must be 1-\(maximumSeconds) seconds")
+        }
     }
+
+    /// The largest value of a seconds option (about 31 years).
+    private var maximumSeconds: Int { 1_000_000_000 }
+    /// The largest `--concurrency`.
+    private var maximumConcurrency: Int { 100_000 }
 
     func run() async throws {
         let mode: QueueMode? = rq ? .rq : nil
