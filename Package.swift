@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         // Fuzz targets over the upload form reader and the SigV4 signer, shared by `bench fuzz` and the tests.
-        .target(name: "FuzzTargets", dependencies: ["FuzzSupport", "AWS"], swiftSettings: swiftSettings),
+        .target(name: "FuzzTargets", dependencies: ["FuzzSupport", "AWS", "RQ", "Pickle"], swiftSettings: swiftSettings),
         .target(name: "NativeQueue", dependencies: ["Pickle", "RQ", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
         .target(
             name: "WorkerRuntime",
@@ -235,7 +235,7 @@ let package = Package(
         ),
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
-        .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),
         .testTarget(name: "NativeQueueTests", dependencies: ["NativeQueue", "Redis", "Pickle", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WorkerRuntimeTests",

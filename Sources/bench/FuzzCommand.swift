@@ -24,7 +24,7 @@ struct FuzzCommand: AsyncParsableCommand {
     @Option(help: "Folder with Fixtures/ (the repository root).") var root = "."
 
     /// Fuzz targets, in order; each returns whether the input was refused with a typed error.
-    private static let targetNames = ["pickle", "zlib", "job hash", "result entry", "json", "multipart", "form guard", "sigv4"]
+    private static let targetNames = ["pickle", "zlib", "job hash", "job fields", "result entry", "json", "multipart", "form guard", "sigv4"]
 
     func run() async throws {
         var random = SplitMix64(seed: seed)
@@ -35,6 +35,7 @@ struct FuzzCommand: AsyncParsableCommand {
         guard !pickles.isEmpty, !hashes.isEmpty, !jsons.isEmpty else { throw ValidationError("no fixtures under \(fixtureDirectory.path)") }
         let compressed = pickles.compactMap { try? Zlib.compress($0) }
         let forms = MultipartSeeds.bodies()
+        let overflowBase = try JobFieldOverflow.baseHash()
         let budget: Duration? = seconds > 0 ? .milliseconds(Int64(seconds * 1000 / Double(Self.targetNames.count))) : nil
         print("fuzzing with seed \(seed), at most \(iterations) inputs per target\(budget.map { ", \(String(format: "%.1f", $0.seconds)) s each" } ?? "")")
         var total = 0
@@ -62,6 +63,13 @@ struct FuzzCommand: AsyncParsableCommand {
                     let field = names[Int(random.next() % UInt64(names.count))]
                     hash[field] = mutate(hash[field] ?? [], &random)
                     do { _ = try RQJob(id: id, hash: hash, serializer: serializer) } catch { refused += 1 }
+                case "job fields":
+                    // Numeric fields from overflow ranges: decoded, then every TTL/score computation run.
+                    do {
+                        let job = try RQJob(id: "fuzz", hash: JobFieldOverflow.hash(overflowBase, &random), serializer: .pickle)
+                        try JobFieldOverflow.runComputations(job, now: Date())
+                        if !job.fieldProblems.isEmpty { refused += 1 }
+                    } catch { refused += 1 }
                 case "result entry":
                     var fields: [String: [UInt8]] = ["type": [UInt8(ascii: "1") + UInt8(random.next() % 6)], "worker_name": Array("w".utf8)]
                     let raw = mutate(pickles[Int(random.next() % UInt64(pickles.count))], &random)

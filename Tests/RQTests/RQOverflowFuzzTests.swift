@@ -1,5 +1,6 @@
 import Foundation
 import FuzzSupport
+import FuzzTargets
 import Pickle
 import RQ
 import Redis
@@ -11,46 +12,13 @@ import Testing
 /// and the abandoned-job paths are run. Never a trap; out-of-range values are field problems.
 @Suite("RQ job-field overflow fuzzing")
 struct RQOverflowFuzzTests {
-    static let numericFields = ["timeout", "result_ttl", "failure_ttl", "ttl", "retries_left", "number_of_retries",
-                                "repeats_left", "rate_limit_concurrency", RQJob.workerDeathsField]
-
-    /// A number from the interesting ranges, as text (sometimes with an RQ duration unit).
-    static func number(_ random: inout SplitMix64) -> String {
-        let anchors: [Int] = [.max, .min, .max / 1000, .min / 1000, RQLimits.maxSeconds, -RQLimits.maxSeconds,
-                              .max / 86_400, .max / 3600, .max / 60, 0, 1, -1, 31_536_000]
-        let anchor = anchors[Int(random.next() % UInt64(anchors.count))]
-        let offset = Int(truncatingIfNeeded: random.next() % 2001) - 1000
-        let value = anchor.addingReportingOverflow(offset).partialValue
-        switch random.next() % 6 {
-        case 0: return String(value) + ["s", "m", "h", "d"][Int(random.next() % 4)]
-        case 1: return String(value.magnitude) + String(random.next() % 100_000)  // beyond 64 bits
-        case 2: return "106751991167301d"
-        default: return String(value)
-        }
-    }
-
-    static func baseHash() throws -> [String: [UInt8]] {
-        let call = RQCall("resume_processor.jobs.echo", args: [.int(1)])
-        var job = RQJob(id: "fuzz", call: call)
-        job.origin = "fuzzq"
-        return Dictionary(try job.hashFields(serializer: .pickle).map { ($0.0, $0.1) }, uniquingKeysWith: { $1 })
-    }
-
     @Test func overflowingNumericFieldsNeverTrap() throws {
-        let base = try Self.baseHash()
+        let base = try JobFieldOverflow.baseHash()
         var random = SplitMix64(seed: 0x0ff1_0e00)
         var decoded = 0, flagged = 0, refused = 0
         let now = Date()
         for round in 0..<50_000 {
-            var hash = base
-            for _ in 0..<(1 + random.next() % 4) {
-                let field = Self.numericFields[Int(random.next() % UInt64(Self.numericFields.count))]
-                hash[field] = Array(Self.number(&random).utf8)
-            }
-            if random.next() % 3 == 0 {
-                let items = (0..<(1 + random.next() % 3)).map { _ in Self.number(&random).filter { $0.isNumber || $0 == "-" } }
-                hash["retry_intervals"] = Array("[\(items.joined(separator: ", "))]".utf8)
-            }
+            let hash = JobFieldOverflow.hash(base, &random)
             let job: RQJob
             do {
                 job = try RQJob(id: "fuzz-\(round)", hash: hash, serializer: .pickle)
@@ -64,28 +32,11 @@ struct RQOverflowFuzzTests {
             for field in [job.timeout, job.resultTTL, job.failureTTL, job.ttl, job.retriesLeft] {
                 if let field { #expect(RQLimits.accepted.contains(field)) }
             }
-            try Self.runComputations(job, now: now)
+            try JobFieldOverflow.runComputations(job, now: now)
         }
         #expect(decoded + refused == 50_000)
         #expect(flagged > 1000)
         #expect(decoded - flagged > 1000)
-    }
-
-    /// What a worker and the cleanups compute from a job: none of it may trap.
-    static func runComputations(_ job: RQJob, now: Date) throws {
-        let keys = RQKeys.default
-        var failed = job
-        _ = try RQTransitions.fail(&failed, excString: "x", workerName: "w", now: now, keys: keys, serializer: .pickle)
-        var retried = job
-        _ = try RQTransitions.retry(&retried, now: now, keys: keys, serializer: .pickle)
-        var abandoned = job
-        _ = try RQTransitions.retryOrFail(&abandoned, excString: "x", now: now, keys: keys, serializer: .pickle)
-        _ = RQTransitions.retryInterval(job)
-        let resultTTL = job.resultTTL ?? 500
-        _ = RQLimits.score(now, plus: resultTTL)
-        _ = RQTransitions.expireCommands(job.id, ttl: resultTTL, keys: keys)
-        _ = RQTransitions.resultCommands(job.id, fields: [], ttl: resultTTL, keys: keys)
-        _ = try job.hashFields(serializer: .pickle)
     }
 
     /// The same computations on jobs built in code with any `Int` (not only what parsing lets through).
@@ -106,7 +57,7 @@ struct RQOverflowFuzzTests {
             job.retryIntervals = [pick(), pick()]
             job.workerDeaths = pick()
             let date = Date(timeIntervalSince1970: [1e300, -1e300, .infinity, .nan, 0, 1.8e9][Int(random.next() % 6)])
-            try Self.runComputations(job, now: date)
+            try JobFieldOverflow.runComputations(job, now: date)
             _ = RQTime.format(date)
             _ = RQTime.unixSeconds(date)
         }
@@ -130,7 +81,7 @@ struct RQOverflowFuzzTests {
     }
 
     @Test func outOfRangeFieldsDecodeAndAreWrittenBackVerbatim() throws {
-        var hash = try Self.baseHash()
+        var hash = try JobFieldOverflow.baseHash()
         hash["failure_ttl"] = Array("9223372036854775807".utf8)
         hash["timeout"] = Array("106751991167301d".utf8)
         hash["retry_intervals"] = Array("[9223372036854775807]".utf8)
