@@ -130,6 +130,8 @@ struct RunWorker: AsyncParsableCommand {
                 statistics = { worker.statistics }
             } else {
                 var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
+                // The worker's own grace watchdog (default 30 s) must not cut a longer --shutdown-timeout.
+                settings.shutdownGrace = .seconds(shutdownTimeout)
                 if let name { settings.name = name }
                 let worker = NativeWorker(
                     redis: redis, queue: NativeQueueClient(redis: redis), handlers: handlers, configuration: settings, logger: logger)
