@@ -71,7 +71,7 @@ struct MultipartParserMirror {
     /// Body bytes the caller passed on itself while the parser was in `.body` (see
     /// ``MultipartFormReader``): the parser would have read them without leaving the state.
     mutating func skipBody(_ count: Int) {
-        precondition(state == .body)
+        assert(state == .body, "skipBody outside a body")
         bodyBytes += count
     }
 
