@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import rq
 from rq import Queue
 from rq.job import Job, Retry
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -330,6 +331,25 @@ def test_native_kill_9_mid_job_reruns_and_finishes(connection, workers, swift):
     assert job[b"status"] == b"finished", job
     assert job[b"attempts"] == b"2"
     assert connection.llen(f"resume_processing_queue:processing:{first.name}") == 0
+
+
+@pytest.mark.skipif(not rq.__version__.startswith("2."), reason="native mode knows no RQ version: run once, under rq 2.x")
+def test_native_shutdown_timeout_over_30_seconds_lets_a_40_second_job_finish(connection, workers):
+    """`--shutdown-timeout` means the same in native mode as in RQ mode: the native worker's own
+    grace watchdog (30 s by default) once cut any longer value to 30 s."""
+    job_id = "native-" + uuid.uuid4().hex
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    connection.hset(f"job:{job_id}", mapping={
+        "id": job_id, "function": "resume_processor.jobs.sleep", "args": "[40]", "kwargs": "{}",
+        "status": "queued", "attempts": "0", "max_attempts": "3", "created_at": now, "enqueued_at": now})
+    connection.rpush("resume_processing_queue", job_id)
+    worker = workers("--shutdown-timeout", "45")
+    wait_for(lambda: connection.hget(f"job:{job_id}", "status") == b"started", message="never started")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(timeout=70) == 0, worker.output()[-6000:]
+    job = connection.hgetall(f"job:{job_id}")
+    assert job[b"status"] == b"finished", job
+    assert job[b"attempts"] == b"1", job
 
 
 def test_metrics_port_exposes_job_counters(connection, queue_name, workers):
