@@ -5,15 +5,30 @@ import Postgres
 public enum SeniorityLevel: String, Sendable, Hashable, CaseIterable, Codable {
     case junior = "JUNIOR", mid = "MID", senior = "SENIOR", lead = "LEAD"
 
-    /// Parses a level case-insensitively (`senior`, `Senior`, `SENIOR`).
+    /// Parses a level case-insensitively in ASCII only (`senior`, `Senior`, `SENIOR`; not `ſenior`,
+    /// which Unicode case mapping would turn into `SENIOR`).
     public init?(caseInsensitive text: String) {
-        self.init(rawValue: text.trimmingCharacters(in: .whitespaces).uppercased())
+        self.init(rawValue: ASCIICase.uppercased(text.trimmingCharacters(in: .whitespaces)))
     }
 }
 
 /// Where an application is in the pipeline: `PENDING → PROCESSING → COMPLETED | FAILED`.
 public enum ApplicationStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case pending = "PENDING", processing = "PROCESSING", completed = "COMPLETED", failed = "FAILED"
+
+    /// Parses a status case-insensitively in ASCII only (`pending`; not `pendıng`).
+    public init?(caseInsensitive text: String) {
+        self.init(rawValue: ASCIICase.uppercased(text))
+    }
+}
+
+/// Case mapping of ASCII letters only, for matching enum names: Unicode's `uppercased()` maps
+/// `ſ` (long s) to `S` and `ı` (dotless i) to `I`, so `ſenior` would pass as `SENIOR`.
+public enum ASCIICase {
+    /// `text` with `a`…`z` upper-cased and every other scalar kept as it is.
+    public static func uppercased(_ text: some StringProtocol) -> String {
+        String(decoding: text.utf8.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
+    }
 }
 
 /// A row of `job_posts`.

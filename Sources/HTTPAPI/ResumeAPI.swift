@@ -482,7 +482,7 @@ public struct ResumeAPI: Sendable {
         var problems: [String: String] = [:]
         var filter = ApplicationFilter()
         if let status = query.values["status"] {
-            filter.status = ApplicationStatus(rawValue: status.uppercased())
+            filter.status = ApplicationStatus(caseInsensitive: status)
             if filter.status == nil {
                 problems["status"] = "must be one of \(ApplicationStatus.allCases.map(\.rawValue).joined(separator: ", "))"
             }
