@@ -18,14 +18,20 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var fields: [String: String]?
     /// Whether the connection is closed after the answer (used when the request body was not read).
     public var closeConnection: Bool
+    /// Further response headers (e.g. `Allow` on a 405).
+    public var headers: HTTPFields
 
     /// Creates an error.
-    public init(_ status: HTTPResponse.Status, code: String, message: String, fields: [String: String]? = nil, closeConnection: Bool = false) {
+    public init(
+        _ status: HTTPResponse.Status, code: String, message: String, fields: [String: String]? = nil, closeConnection: Bool = false,
+        headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
         self.closeConnection = closeConnection
+        self.headers = headers
     }
 
     /// The JSON body.
@@ -39,7 +45,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The response Hummingbird sends.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONResponse.make(status: status, body)
+        var response = JSONResponse.make(status: status, body, headers: headers)
         if closeConnection { response.headers[.connection] = "close" }
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         if code == "busy" { response.headers[.retryAfter] = "1" }

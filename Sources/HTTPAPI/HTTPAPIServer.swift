@@ -23,17 +23,10 @@ public struct RouteDescription: Sendable, Hashable, CustomStringConvertible {
 public enum HTTPAPIServer {
     /// The router with every route, and the list of what it registered (for the OpenAPI check).
     public static func makeRouter(api: ResumeAPI) -> (Router<BasicRequestContext>, [RouteDescription]) {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: MetricsMiddleware(metrics: api.metrics))
-        router.add(middleware: ErrorMiddleware(logger: api.logger))
-        router.add(middleware: APIKeyMiddleware(check: APIKeyCheck(apiKey: api.configuration.apiKey)))
-        var routes: [RouteDescription] = []
-        func on(
-            _ method: HTTPRequest.Method, _ path: String,
-            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
-        ) {
-            router.on(RouterPath(path), method: method, use: handler)
-            routes.append(RouteDescription(method: method.rawValue, path: path))
+        typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+        var table: [(method: HTTPRequest.Method, path: String, handler: Handler)] = []
+        func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+            table.append((method, path, handler))
         }
         on(.post, "/resumes/upload") { request, _ in try await api.upload(request) }
         on(.get, "/resumes/{application_id}") { request, context in try await api.resume(request, context: context) }
@@ -48,6 +41,15 @@ public enum HTTPAPIServer {
         on(.get, "/metrics") { _, _ in await api.metricsText() }
         let openAPI = OpenAPIDocument.json.bytes
         on(.get, "/openapi.json") { _, _ in JSONResponse.text(openAPI, contentType: "application/json") }
+        let routes = table.map { RouteDescription(method: $0.method.rawValue, path: $0.path) }
+
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: api.metrics))
+        router.add(middleware: ErrorMiddleware(logger: api.logger, routes: RouteTable(routes)))
+        router.add(middleware: APIKeyMiddleware(check: APIKeyCheck(apiKey: api.configuration.apiKey)))
+        for route in table {
+            router.on(RouterPath(route.path), method: route.method, use: route.handler)
+        }
         return (router, routes)
     }
 
@@ -67,6 +69,26 @@ public enum HTTPAPIServer {
             onServerRunning: onServerRunning,
             logger: api.logger
         )
+    }
+}
+
+/// The registered routes by path template, for 405 answers.
+struct RouteTable: Sendable {
+    private let routes: [(segments: [Substring], method: String)]
+
+    init(_ routes: [RouteDescription]) {
+        self.routes = routes.map { ($0.path.split(separator: "/"), $0.method) }
+    }
+
+    /// The methods registered for `path` (`{name}` segments match any segment), or `nil` when no
+    /// route has that shape.
+    func allowedMethods(path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        let methods = routes.filter { route in
+            route.segments.count == segments.count
+                && zip(route.segments, segments).allSatisfy { template, segment in template.hasPrefix("{") || template == segment }
+        }.map(\.method)
+        return methods.isEmpty ? nil : Array(Set(methods)).sorted()
     }
 }
 
@@ -97,6 +119,9 @@ struct MetricsMiddleware: RouterMiddleware {
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let logger: Logger
+    /// The registered routes, to tell an unknown path (404) from a known one asked with another
+    /// method (405 with `Allow`).
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -106,18 +131,23 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPParserError {
             // Malformed HTTP framing: Hummingbird answers 400 and closes the connection itself.
             throw error
-        } catch let error as HTTPError {
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's own answers (unknown route, body over a cap, …), in our envelope.
             let code: String
             let message: String
             switch error.status {
-            case .notFound: (code, message) = ("not_found", "no such route")
+            case .notFound:
+                if let allowed = routes.allowedMethods(path: request.uri.path) {
+                    throw APIError(
+                        .methodNotAllowed, code: "method_not_allowed", message: "this route answers \(allowed.joined(separator: ", "))",
+                        headers: [.allow: allowed.joined(separator: ", ")])
+                }
+                (code, message) = ("not_found", "no such route")
             case .contentTooLarge: (code, message) = ("payload_too_large", "the request body is too large")
             case .badRequest: (code, message) = ("bad_request", "the request is malformed")
             default: (code, message) = (error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"), error.status.reasonPhrase)
             }
-            throw APIError(error.status, code: code, message: message)
-        } catch let error as any HTTPResponseError {
-            throw APIError(error.status, code: "http_error", message: error.status.reasonPhrase)
+            throw APIError(error.status, code: code, message: message, closeConnection: error.status == .contentTooLarge)
         } catch let error as PostgresError where error.isTransient {
             // The database is down or restarting: a client may retry, nothing was accepted.
             logger.warning("database unavailable", metadata: ["route": "\(context.endpointPath ?? "?")", "error": "\(error)"])

@@ -376,7 +376,7 @@ public struct ResumeAPI: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: 64 * 1024)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "the body may be at most 65536 bytes", closeConnection: true)
         }
         let bytes = Array(body.readableBytesView)
