@@ -311,15 +311,21 @@ def test_rq_dashboard_json_endpoints(connection, queue_name, workers, swift):
     assert code == 0, worker.output()[-6000:]
 
 
-def test_native_kill_9_mid_job_reruns_and_finishes(connection, workers, swift):
-    """Native mode: a worker killed mid-job leaves the id in its processing list; once its heartbeat
-    expires another worker's reaper puts it back and it finishes (attempts counts both runs)."""
+def enqueue_native_sleep(connection, seconds):
+    """A native job (`job:{id}` + `resume_processing_queue`) running the built-in sleep function."""
     job_id = "native-" + uuid.uuid4().hex
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
     connection.hset(f"job:{job_id}", mapping={
-        "id": job_id, "function": "resume_processor.jobs.sleep", "args": "[2]", "kwargs": "{}",
+        "id": job_id, "function": "resume_processor.jobs.sleep", "args": f"[{seconds}]", "kwargs": "{}",
         "status": "queued", "attempts": "0", "max_attempts": "3", "created_at": now, "enqueued_at": now})
     connection.rpush("resume_processing_queue", job_id)
+    return job_id
+
+
+def test_native_kill_9_mid_job_reruns_and_finishes(connection, workers, swift):
+    """Native mode: a worker killed mid-job leaves the id in its processing list; once its heartbeat
+    expires another worker's reaper puts it back and it finishes (attempts counts both runs)."""
+    job_id = enqueue_native_sleep(connection, 2)
     first = workers()
     wait_for(lambda: connection.hget(f"job:{job_id}", "status") == b"started", message="never started")
     first.process.send_signal(signal.SIGKILL)
@@ -337,12 +343,7 @@ def test_native_kill_9_mid_job_reruns_and_finishes(connection, workers, swift):
 def test_native_shutdown_timeout_over_30_seconds_lets_a_40_second_job_finish(connection, workers):
     """`--shutdown-timeout` means the same in native mode as in RQ mode: the native worker's own
     grace watchdog (30 s by default) once cut any longer value to 30 s."""
-    job_id = "native-" + uuid.uuid4().hex
-    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
-    connection.hset(f"job:{job_id}", mapping={
-        "id": job_id, "function": "resume_processor.jobs.sleep", "args": "[40]", "kwargs": "{}",
-        "status": "queued", "attempts": "0", "max_attempts": "3", "created_at": now, "enqueued_at": now})
-    connection.rpush("resume_processing_queue", job_id)
+    job_id = enqueue_native_sleep(connection, 40)
     worker = workers("--shutdown-timeout", "45")
     wait_for(lambda: connection.hget(f"job:{job_id}", "status") == b"started", message="never started")
     worker.signal(signal.SIGTERM)
