@@ -114,13 +114,18 @@ public struct RQJob: Sendable {
         // Numbers outside `RQLimits.accepted` are not an error of the hash: the field stays in
         // `rest` (written back verbatim) and becomes a `fieldProblems` entry, which fails the job.
         var problems: [RQFieldProblem] = []
-        func takeInt(_ name: String) throws(RQError) -> Int? {
+        /// The text of a non-empty field, left in `rest` (the caller removes it once it is read); an
+        /// empty field is removed and reads as absent.
+        func peek(_ name: String) -> String? {
             guard let bytes = rest[name] else { return nil }
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard !text.isEmpty else {
+            guard !bytes.isEmpty else {
                 rest[name] = nil
                 return nil
             }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        func takeInt(_ name: String) throws(RQError) -> Int? {
+            guard let text = peek(name) else { return nil }
             switch RQLimits.parse(text) {
             case .value(let value):
                 rest[name] = nil
@@ -133,12 +138,7 @@ public struct RQJob: Sendable {
             }
         }
         func takeIntList(_ name: String) throws(RQError) -> [Int]? {
-            guard let bytes = rest[name] else { return nil }
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard !text.isEmpty else {
-                rest[name] = nil
-                return nil
-            }
+            guard let text = peek(name) else { return nil }
             guard let value = try? PythonJSON.decode(Array(text.utf8)), let items = value.arrayValue else {
                 throw RQError(.malformedJob, "\(name) is not a JSON list")
             }

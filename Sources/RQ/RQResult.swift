@@ -72,7 +72,7 @@ public struct RQResult: Sendable, Hashable {
         executionStartedAt = text("execution_started_at").flatMap(Double.init).flatMap { RQTime.date(unixSeconds: $0) }
         executionEndedAt = text("execution_ended_at").flatMap(Double.init).flatMap { RQTime.date(unixSeconds: $0) }
         let milliseconds = entryID.split(separator: "-").first.flatMap { Double($0) } ?? 0
-        createdAt = RQTime.date(unixSeconds: milliseconds / 1000) ?? RQTime.clamped(Date(timeIntervalSince1970: milliseconds / 1000))
+        createdAt = RQTime.clamped(Date(timeIntervalSince1970: milliseconds / 1000))
     }
 
     /// The `XADD` field/value pairs for a result, as a 2.12/3.0 worker writes them.
