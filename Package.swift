@@ -81,11 +81,12 @@ let package = Package(
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         // Fuzz targets over the upload form reader and the SigV4 signer, shared by `bench fuzz` and the tests.
         .target(name: "FuzzTargets", dependencies: ["FuzzSupport", "AWS", "RQ", "Pickle"], swiftSettings: swiftSettings),
-        .target(name: "NativeQueue", dependencies: ["Pickle", "RQ", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
+        // The job-processing core (slots, timeouts, stops, shutdown, retries, statistics, metrics)
+        // and its driver protocol; it knows no Redis and no queue format.
         .target(
-            name: "WorkerRuntime",
+            name: "JobProcessing",
             dependencies: [
-                "Pickle", "RQ", "Redis", "NativeQueue", "ClientSupport",
+                "Pickle", "ClientSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -93,7 +94,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "RQ", dependencies: ["Pickle", "Zlib", "Redis", "ClientSupport"], swiftSettings: swiftSettings),
+        // The two queue formats, each with its driver.
+        .target(
+            name: "NativeQueue",
+            dependencies: ["Pickle", "RQ", "Redis", "ClientSupport", "JobProcessing", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RQ",
+            dependencies: ["Pickle", "Zlib", "Redis", "ClientSupport", "JobProcessing", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The processor assembled with either driver: `RQWorker`, `NativeWorker`.
+        .target(
+            name: "WorkerRuntime",
+            dependencies: ["JobProcessing", "RQ", "Redis", "NativeQueue", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "AppConfig", dependencies: ["Redis", "Postgres"], swiftSettings: swiftSettings),
         .target(name: "ApplicationStore", dependencies: ["Postgres"], swiftSettings: swiftSettings),
@@ -121,7 +138,7 @@ let package = Package(
             name: "ResumePipeline",
             dependencies: [
                 "ApplicationStore", "AppConfig", "AWS", "ClientSupport", "Gemini", "LocalProviders", "Pickle", "Postgres",
-                "Providers", "ResumeJobs", "WorkerRuntime",
+                "Providers", "ResumeJobs", "JobProcessing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -187,7 +204,7 @@ let package = Package(
         .executableTarget(
             name: "worker",
             dependencies: [
-                "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle", "NativeQueue", "WorkerRuntime", "MetricsExport",
+                "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle", "NativeQueue", "JobProcessing", "WorkerRuntime", "MetricsExport",
                 "ApplicationStore", "ResumeJobs", "ResumePipeline",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -211,7 +228,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "WorkerRuntime", "Postgres", "ApplicationStore",
+                "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "JobProcessing", "WorkerRuntime", "Postgres", "ApplicationStore",
                 "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FuzzTargets",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -238,9 +255,15 @@ let package = Package(
         .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),
         .testTarget(name: "NativeQueueTests", dependencies: ["NativeQueue", "Redis", "Pickle", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "JobProcessingTests",
+            dependencies: ["JobProcessing", "Pickle", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WorkerRuntimeTests",
             dependencies: [
-                "WorkerRuntime", "Pickle", "NativeQueue", "Redis", "TestSupport",
+                "WorkerRuntime", "JobProcessing", "RQ", "Pickle", "NativeQueue", "Redis", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -270,7 +293,7 @@ let package = Package(
             name: "ResumePipelineTests",
             dependencies: [
                 "ResumePipeline", "ResumeJobs", "ApplicationStore", "LocalProviders", "NativeQueue", "Postgres", "Providers", "Redis",
-                "RQ", "WorkerRuntime", "AppConfig", "ClientSupport", "TestSupport",
+                "RQ", "JobProcessing", "WorkerRuntime", "AppConfig", "ClientSupport", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

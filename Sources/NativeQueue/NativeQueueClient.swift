@@ -47,37 +47,78 @@ public struct NativeQueueClient: Sendable {
     /// list, so a crash from here on leaves the id where the reaper finds it. Marks it started.
     /// Returns `nil` on timeout; ids whose hash is gone are dropped from the processing list.
     public func dequeue(worker: String, on connection: RedisConnection, timeout: Duration) async throws -> NativeJob? {
-        let reply = try await connection.sendBlocking(
-            ["BLMOVE", RedisArgument(keys.queue), RedisArgument(keys.processing(worker)), "LEFT", "RIGHT",
-             RedisArgument(String(format: "%.3f", timeout.seconds))],
-            timeout: timeout)
-        guard let id = reply.string else { return nil }
-        let replies = try await connection.transaction([
-            ["HSET", RedisArgument(keys.job(id)), "status", "started", "worker", RedisArgument(worker),
-             "started_at", RedisArgument(RQTime.format(Date()))],
-            ["HINCRBY", RedisArgument(keys.job(id)), "attempts", "1"],
-            ["HGETALL", RedisArgument(keys.job(id))],
-        ])
-        let fields = (replies?.last ?? .null).fieldMap
-        guard fields["function"] != nil else {
-            // The hash is gone (deleted or expired): nothing to run; undo the stray writes.
-            _ = try await connection.pipeline([["DEL", RedisArgument(keys.job(id))], ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)]])
-            return nil
-        }
-        do {
-            return try NativeJob(fields: fields)
-        } catch {
-            // An unreadable hash would otherwise stay in the processing list and go back to the
-            // queue with every retire: dead-lettered with the reason instead.
-            _ = try await connection.transaction([
-                ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)],
-                ["HSET", RedisArgument(keys.job(id)), "status", "failed", "error", RedisArgument("DeserializationError: \(error.message)"),
-                 "ended_at", RedisArgument(RQTime.format(Date()))],
-                ["RPUSH", RedisArgument(keys.dead), RedisArgument(id)],
-            ])
-            return nil
-        }
+        let ids = try await take(worker: worker, on: connection, limit: 1, wait: timeout)
+        return try await start(ids, worker: worker, on: connection).jobs.first
     }
+
+    /// Moves up to `limit` ids from the queue into `worker`'s processing list: with `wait`, one
+    /// `BLMOVE` blocking that long, then `LMOVE`s for the rest in one pipelined round trip (each
+    /// move atomic). Empty when nothing is queued.
+    public func take(worker: String, on connection: RedisConnection, limit: Int, wait: Duration?) async throws -> [String] {
+        var ids: [String] = []
+        var more = limit
+        if let wait {
+            let reply = try await connection.sendBlocking(
+                ["BLMOVE", RedisArgument(keys.queue), RedisArgument(keys.processing(worker)), "LEFT", "RIGHT",
+                 RedisArgument(String(format: "%.3f", wait.seconds))],
+                timeout: wait)
+            guard let first = reply.string else { return [] }
+            ids.append(first)
+            more -= 1
+        }
+        guard more > 0 else { return ids }
+        let move: RedisCommand = ["LMOVE", RedisArgument(keys.queue), RedisArgument(keys.processing(worker)), "LEFT", "RIGHT"]
+        if more == 1 { return ids + [try await connection.send(move).string].compactMap { $0 } }
+        return ids + (try await connection.pipeline(Array(repeating: move, count: more)).compactMap(\.string))
+    }
+
+    /// Marks taken ids started (status, worker, `started_at`, `attempts + 1`, one atomic script
+    /// each, pipelined) and reads their hashes. An id whose hash is gone leaves the processing
+    /// list; an unreadable hash is dead-lettered with the reason (counted in `failed`).
+    public func start(_ ids: [String], worker: String, on connection: RedisConnection) async throws -> (jobs: [NativeJob], failed: Int) {
+        guard !ids.isEmpty else { return ([], 0) }
+        let now = RedisArgument(RQTime.format(Date()))
+        let scripts = ids.map { id in
+            Self.startScript.command(
+                keys: [RedisArgument(keys.job(id)), RedisArgument(keys.processing(worker))],
+                arguments: [RedisArgument(id), RedisArgument(worker), now])
+        }
+        var jobs: [NativeJob] = []
+        var failed = 0
+        for (id, reply) in zip(ids, try await connection.pipeline(scripts)) {
+            if let message = reply.errorMessage { throw RedisClientError(.serverError, message) }
+            let fields = reply.fieldMap
+            guard !fields.isEmpty else { continue }  // the hash is gone: nothing to run
+            do {
+                jobs.append(try NativeJob(fields: fields))
+            } catch {
+                // An unreadable hash would otherwise stay in the processing list and go back to
+                // the queue with every retire: dead-lettered with the reason instead.
+                _ = try await connection.transaction([
+                    ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)],
+                    ["HSET", RedisArgument(keys.job(id)), "status", "failed", "error", RedisArgument("DeserializationError: \(error.message)"),
+                     "ended_at", RedisArgument(RQTime.format(Date()))],
+                    ["RPUSH", RedisArgument(keys.dead), RedisArgument(id)],
+                ])
+                failed += 1
+            }
+        }
+        return (jobs, failed)
+    }
+
+    /// One job's start. KEYS: job hash, processing list. ARGV: id, worker, now. A hash without
+    /// `function` (gone, or stray writes) is deleted and its id released: returns nil. `attempts`
+    /// is counted with `pcall`, so a non-integer leaves the hash for the reader to refuse.
+    static let startScript = RedisScript("""
+        if redis.call('HEXISTS', KEYS[1], 'function') == 0 then
+            redis.call('DEL', KEYS[1])
+            redis.call('LREM', KEYS[2], 1, ARGV[1])
+            return false
+        end
+        redis.call('HSET', KEYS[1], 'status', 'started', 'worker', ARGV[2], 'started_at', ARGV[3])
+        redis.pcall('HINCRBY', KEYS[1], 'attempts', 1)
+        return redis.call('HGETALL', KEYS[1])
+        """)
 
     /// Records success and releases the id from the processing list, in one transaction.
     public func complete(_ job: NativeJob, worker: String, result: PythonValue) async throws {
@@ -88,12 +129,12 @@ public struct NativeQueueClient: Sendable {
         ])
     }
 
-    /// Records a failure. With attempts left (and a transient error) the job waits in the delayed
-    /// set for `backoff(attempt)`; otherwise it goes to the dead-letter list as `failed`.
-    /// Returns whether it will be retried.
+    /// Records a failure. With `retry` and attempts left the job waits in the delayed set for
+    /// `backoff(attempt)`; otherwise it goes to the dead-letter list as `failed`. Returns whether
+    /// it will be retried.
     @discardableResult
-    public func fail(_ job: NativeJob, worker: String, error: String, transient: Bool = true, now: Date = Date()) async throws -> Bool {
-        let retry = transient && job.attempts < job.maxAttempts
+    public func fail(_ job: NativeJob, worker: String, error: String, retry requested: Bool = true, now: Date = Date()) async throws -> Bool {
+        let retry = requested && job.attempts < job.maxAttempts
         var commands: [RedisCommand] = [["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(job.id)]]
         if retry {
             let due = now.addingTimeInterval(Self.backoff(attempt: job.attempts).seconds)

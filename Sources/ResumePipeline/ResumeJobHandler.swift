@@ -1,7 +1,7 @@
 import Foundation
 import Pickle
 import ResumeJobs
-import WorkerRuntime
+import JobProcessing
 
 /// Registers the résumé job, `app.workers.async_resume_processor.process_resume_async`
 /// (`(application_id, job_post_id)`, the seed's function), with the worker.
@@ -17,13 +17,13 @@ public enum ResumeJobHandler {
         registry.register(resumeJobFunction, aliases: aliases) { context in
             let applicationText = context.args.first?.stringValue ?? context.kwarg("application_id")?.stringValue
             guard let applicationText, let applicationID = UUID(uuidString: applicationText) else {
-                throw JobFailure(type: "ValueError", "process_resume_async needs an application id (UUID) as its first argument", isPermanent: true)
+                throw JobFailure(type: "ValueError", "process_resume_async needs an application id (UUID) as its first argument", kind: .permanent)
             }
             let jobPostText = (context.args.count > 1 ? context.args[1].stringValue : nil) ?? context.kwarg("job_post_id")?.stringValue
             var jobPostID: UUID?
             if let jobPostText {
                 guard let parsed = UUID(uuidString: jobPostText) else {
-                    throw JobFailure(type: "ValueError", "job_post_id '\(jobPostText.prefix(64))' is not a UUID", isPermanent: true)
+                    throw JobFailure(type: "ValueError", "job_post_id '\(jobPostText.prefix(64))' is not a UUID", kind: .permanent)
                 }
                 jobPostID = parsed
             }
@@ -45,7 +45,7 @@ public enum ResumeJobHandler {
                     PythonDictEntry("status", .string(status)), PythonDictEntry("match_score", score),
                 ])
             } catch let error as PipelineError {
-                throw JobFailure(type: "ResumeProcessingError", error.description, isTransient: error.isTransient, isPermanent: !error.isTransient)
+                throw JobFailure(type: "ResumeProcessingError", error.description, kind: error.isTransient ? .transient : .permanent)
             }
         }
     }

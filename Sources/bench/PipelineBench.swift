@@ -12,6 +12,7 @@ import Redis
 import ResumePipeline
 import ServiceLifecycle
 import Synchronization
+import JobProcessing
 import WorkerRuntime
 
 #if canImport(Glibc)

@@ -7,6 +7,7 @@ import ProcessSupport
 import Redis
 import RQ
 import ServiceLifecycle
+import JobProcessing
 import WorkerRuntime
 
 /// `bench worker`: drains N no-op RQ jobs with the Swift worker, Python RQ 2.12's `SimpleWorker`

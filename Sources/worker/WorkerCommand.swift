@@ -9,6 +9,7 @@ import ResumePipeline
 import RQ
 import ServiceLifecycle
 import UnixSignals
+import JobProcessing
 import WorkerRuntime
 
 /// `worker`: the background job worker (native mode, or RQ mode with `--rq`).
@@ -117,7 +118,7 @@ struct RunWorker: AsyncParsableCommand {
             if let metricsPort {
                 services.append(.init(service: try MetricsServer(port: metricsPort, logger: logger)))
             }
-            let statistics: @Sendable () -> NativeWorkerStatistics
+            let statistics: @Sendable () -> WorkerStatistics
             if mode == .rq {
                 var settings = RQWorkerConfiguration(
                     queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
@@ -125,12 +126,12 @@ struct RunWorker: AsyncParsableCommand {
                 if let name { settings.name = name }
                 settings.maintenanceInterval = .seconds(maintenanceInterval)
                 settings.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
+                settings.shutdownGrace = .seconds(shutdownTimeout)
                 let worker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
                 statistics = { worker.statistics }
             } else {
                 var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
-                // The worker's own grace watchdog (default 30 s) must not cut a longer --shutdown-timeout.
                 settings.shutdownGrace = .seconds(shutdownTimeout)
                 if let name { settings.name = name }
                 let worker = NativeWorker(
@@ -139,11 +140,12 @@ struct RunWorker: AsyncParsableCommand {
                 statistics = { worker.statistics }
             }
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
-            // After the grace period, running jobs are cancelled and recorded as interrupted.
-            groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
+            // The worker's grace (--shutdown-timeout) cancels its running jobs and records them as
+            // interrupted; the group's own limit, a little later, is the backstop for the rest.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout + 15)
             try await TwoStepShutdown.run(ServiceGroup(configuration: groupConfiguration), logger: logger)
             let worker = statistics()
-            print("worker: stopped (\(worker.finished) finished, \(worker.retried) retried, \(worker.deadLettered) failed for good)")
+            print("worker: stopped (\(worker.finished) finished, \(worker.retried) retried, \(worker.failed) failed for good)")
         }
     }
 }

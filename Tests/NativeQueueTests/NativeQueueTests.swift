@@ -60,7 +60,7 @@ struct NativeQueueTests {
             let connection = try await redis.makeDedicatedConnection()
             defer { connection.close() }
             let job = try #require(try await queue.dequeue(worker: "w1", on: connection, timeout: .seconds(1)))
-            #expect(try await queue.fail(job, worker: "w1", error: "ValueError: unreadable file", transient: false) == false)
+            #expect(try await queue.fail(job, worker: "w1", error: "ValueError: unreadable file", retry: false) == false)
             #expect(try await queue.deadLetters() == [id])
         }
     }

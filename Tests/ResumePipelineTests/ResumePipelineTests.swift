@@ -14,6 +14,7 @@ import RQ
 import Synchronization
 import Testing
 import TestSupport
+import JobProcessing
 import WorkerRuntime
 
 /// The sample résumés and what each must become (`Fixtures/resumes/expected.json`).

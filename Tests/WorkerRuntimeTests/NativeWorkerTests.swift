@@ -5,6 +5,7 @@ import Redis
 import ServiceLifecycle
 import Testing
 import TestSupport
+import JobProcessing
 import WorkerRuntime
 
 @Suite("Native worker against a real Redis", .timeLimit(.minutes(1)))
@@ -40,7 +41,7 @@ struct NativeWorkerTests {
             #expect(unknownJob.status == .failed && unknownJob.attempts == 1)  // permanent: no retries
             #expect(unknownJob.error?.contains("no handler is registered for 'no.such.function'") == true)
             #expect(Set(try await queue.deadLetters()) == [failing, unknown])
-            #expect(worker.statistics == NativeWorkerStatistics(finished: 20, retried: 0, deadLettered: 2))
+            #expect(worker.statistics == WorkerStatistics(finished: 20, retried: 0, failed: 2))
             #expect(try await redis.send("SCARD", RedisArgument(queue.keys.workers)).int == 0)  // retired
         }
     }

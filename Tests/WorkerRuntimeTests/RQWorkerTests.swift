@@ -4,6 +4,7 @@ import Redis
 import RQ
 import Testing
 import TestSupport
+import JobProcessing
 import WorkerRuntime
 
 @Suite("RQ worker against a real Redis", .timeLimit(.minutes(1)))

@@ -1,6 +1,6 @@
 import Pickle
 import Testing
-import WorkerRuntime
+import JobProcessing
 
 @Suite("Job handler registry and built-in functions")
 struct JobHandlerRegistryTests {

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Settings of an ``RQWorkerDriver`` (the processor's — concurrency, burst, intervals — are in
+/// `JobProcessorConfiguration`).
+public struct RQDriverConfiguration: Sendable {
+    /// Worker name (`uuid4().hex` like RQ by default); must be unique among live workers.
+    public var name: String
+    /// Queue names in priority order. Default: `["resume_processing"]`.
+    public var queues: [String]
+    /// RQ's `worker_ttl`: the idle worker hash lives `workerTTL + 60` s. Default: `420`.
+    public var workerTTL: Int
+    /// How long one idle blocking dequeue waits before heartbeating again. Default: `.seconds(5)`.
+    public var dequeueTimeout: Duration
+    /// The payload serializer. Default: `.pickle`.
+    public var serializer: RQSerializer
+    /// The keyspace. Default: `rq:`.
+    public var keys: RQKeys
+    /// Also run RQ's scheduler (`rq worker --with-scheduler`): take `rq:scheduler-lock:Q` and move
+    /// due scheduled jobs (`enqueue_at`/`enqueue_in`, interval retries). Default: `false`.
+    public var withScheduler: Bool
+    /// A registered worker whose `rq:pubsub:W` channel has had no subscriber for this long is
+    /// declared dead and its started jobs are retried (or failed) at once, instead of after RQ's
+    /// 60–90 s started-registry expiry; an id left in the intermediate list this long is handled
+    /// as RQ handles one stuck for a minute. `nil` turns both checks off. Default: `.seconds(15)`.
+    public var vanishedWorkerGrace: Duration?
+    /// How often the vanished-worker check runs. Default: `.seconds(5)`.
+    public var vanishedWorkerCheckInterval: Duration
+
+    /// Creates a configuration; see the properties for the defaults.
+    public init(
+        name: String = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
+        queues: [String] = ["resume_processing"], workerTTL: Int = 420, dequeueTimeout: Duration = .seconds(5),
+        serializer: RQSerializer = .pickle, keys: RQKeys = .default, withScheduler: Bool = false,
+        vanishedWorkerGrace: Duration? = .seconds(15), vanishedWorkerCheckInterval: Duration = .seconds(5)
+    ) {
+        precondition(!queues.isEmpty, "an RQ worker needs a queue")
+        self.name = name
+        self.queues = queues
+        self.workerTTL = workerTTL
+        self.dequeueTimeout = dequeueTimeout
+        self.serializer = serializer
+        self.keys = keys
+        self.withScheduler = withScheduler
+        self.vanishedWorkerGrace = vanishedWorkerGrace
+        self.vanishedWorkerCheckInterval = vanishedWorkerCheckInterval
+    }
+}

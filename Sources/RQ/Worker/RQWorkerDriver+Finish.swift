@@ -1,0 +1,138 @@
+import ClientSupport
+import Foundation
+import Logging
+import JobProcessing
+import Pickle
+import Redis
+
+extension RQWorkerDriver {
+    /// Records a job's end as RQ does: the job hash, the result stream, the finished or failed
+    /// registry (or a retry), the worker's counters, the execution's records removed, and
+    /// `current_job` handed over; children are released in the same transaction, under `WATCH`
+    /// of the parent's dependents set. Retried through a Redis outage; never recorded twice.
+    public func finish(_ claimed: ClaimedJob<Lease>, as disposition: JobDisposition, endedAt ended: Date) async throws {
+        var job = claimed.lease.job
+        let queue = claimed.lease.queue
+        let started = claimed.lease.start.date
+        let executionID = claimed.executionID
+        job.endedAt = RQTime.parse(RQTime.format(ended))
+        job.lastHeartbeat = job.endedAt
+        let commands = try endCommands(&job, disposition, queue: queue, executionID: executionID, started: started, ended: ended)
+        try await record(commands, jobID: job.id, executionID: executionID, parentStatus: job.status)
+    }
+
+    /// The end's commands for `disposition`; updates `job` (status, counters) as they do.
+    private func endCommands(
+        _ job: inout RQJob, _ disposition: JobDisposition, queue: String, executionID: String, started: Date, ended: Date
+    ) throws -> [RedisCommand] {
+        let working = RedisArgument(String(ended.timeIntervalSince(started)))
+        var commands: [RedisCommand] = []
+        switch disposition {
+        case .finished(let value):
+            job.status = .finished
+            let resultTTL = job.resultTTL ?? 500
+            commands.append(["HINCRBY", workerKey, "successful_job_count", "1"])
+            commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", working])
+            if resultTTL == 0 {
+                commands.append(["DEL", RedisArgument(keys.job(job.id)), RedisArgument(keys.dependents(job.id)), RedisArgument(keys.dependencies(job.id))])
+                commands.append(["DEL", RedisArgument(keys.executions(job.id))])
+            } else {
+                commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "finished"])
+                commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: configuration.serializer, includeMeta: false))
+                let result = try RQResult.streamFields(
+                    kind: .successful, workerName: configuration.name, returnValue: value, executionID: executionID,
+                    executionStartedAt: started, executionEndedAt: ended, serializer: configuration.serializer)
+                commands += RQTransitions.resultCommands(job.id, fields: result, ttl: resultTTL, keys: keys)
+                let score = resultTTL < 0 ? "+inf" : String(RQLimits.score(ended, plus: resultTTL))
+                commands.append(["ZADD", RedisArgument(keys.finished(queue)), RedisArgument(score), RedisArgument(job.id)])
+                commands += RQTransitions.expireCommands(job.id, ttl: resultTTL, keys: keys)
+            }
+            return commands + executionCleanup(jobID: job.id, executionID: executionID, queue: queue)
+        case .stopped(let failure):
+            commands += try RQTransitions.fail(
+                &job, excString: failure.message, workerName: configuration.name, executionID: executionID,
+                executionStartedAt: started, now: ended, keys: keys, serializer: configuration.serializer)
+            job.status = .stopped
+            commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "stopped"])
+        case .retry:
+            commands += try RQTransitions.retry(&job, now: ended, keys: keys, serializer: configuration.serializer)
+        case .failed(let failure):
+            let text = "Traceback (most recent call last):\n  (raised in the Swift worker \(configuration.name))\n\(failure.description)\n"
+            commands += try RQTransitions.fail(
+                &job, excString: text, workerName: configuration.name, executionID: executionID,
+                executionStartedAt: started, executionEndedAt: ended, now: ended, keys: keys, serializer: configuration.serializer)
+        }
+        commands += executionCleanup(jobID: job.id, executionID: executionID, queue: queue)
+        commands.append(["HINCRBY", workerKey, "failed_job_count", "1"])
+        commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", working])
+        return commands
+    }
+
+    /// Applies an end's commands: the common case — no children — in one round trip (a script
+    /// that checks the dependents set and applies the same commands atomically); with children,
+    /// `WATCH`, the dependents and the execution record in one round trip, then the `MULTI`.
+    private func record(_ commands: [RedisCommand], jobID: String, executionID: String, parentStatus: RQJobStatus) async throws {
+        let dependentsKey = keys.dependents(jobID)
+        let executionKey = keys.execution(job: jobID, execution: executionID)
+        let handOver = RQWorkerScripts.handOverCommand(worker: workerKey, executions: workerExecutionsKey, jobID: jobID)
+        var attempt = 0
+        try await persistently("job end") {
+            attempt += 1
+            var arguments: [RedisArgument] = [attempt > 1 ? "1" : "0", RedisArgument(jobID), RedisArgument(commands.count)]
+            for command in commands {
+                arguments.append(RedisArgument(command.count))
+                arguments += command
+            }
+            let script = RQWorkerScripts.finish.command(
+                keys: [RedisArgument(dependentsKey), RedisArgument(executionKey), workerKey, workerExecutionsKey], arguments: arguments)
+            switch try await redis.send(script).int {
+            case 1, 2: return
+            default: break
+            }
+            for _ in 0..<16 {
+                let committed = try await redis.withConnection { connection -> Bool in
+                    let replies = try await connection.pipeline([
+                        ["WATCH", RedisArgument(dependentsKey), RedisArgument(executionKey)],
+                        ["SMEMBERS", RedisArgument(dependentsKey)],
+                        ["EXISTS", RedisArgument(executionKey)],
+                    ])
+                    do {
+                        // After a lost reply, the execution record's absence means the earlier
+                        // EXEC went through: never record an outcome twice.
+                        if attempt > 1, replies[2].int == 0 {
+                            _ = try await connection.send("UNWATCH")
+                            return true
+                        }
+                        let hasChildren = !(replies[1].array ?? []).isEmpty
+                        let release = hasChildren && (parentStatus == .finished || parentStatus == .failed)
+                            ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
+                            : []
+                        return try await connection.transaction(release + commands + [handOver]) != nil
+                    } catch {
+                        _ = try? await connection.send("UNWATCH")
+                        throw error
+                    }
+                }
+                if committed { return }
+            }
+            throw RQError(.invalidArgument, "dependents of \(jobID) kept changing while finishing it")
+        }
+    }
+
+    /// Runs a Redis write that must happen (a job's start or end record), retrying transient
+    /// connection failures with capped backoff for up to about five minutes.
+    func persistently(_ what: String, _ operation: () async throws -> Void) async throws {
+        let backoff = Backoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(1))
+        var attempt = 0
+        while true {
+            do {
+                return try await operation()
+            } catch let error as RedisClientError where error.isTransient && attempt < 60 {
+                let delay = backoff.delay(afterAttempt: attempt)
+                attempt += 1
+                logger.warning("redis unavailable while recording \(what); retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+}
