@@ -70,13 +70,15 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ", "ClientSupport",
+                "CLibPQ", "ClientSupport", "Timestamps",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(name: "ProcessSupport", swiftSettings: swiftSettings),
+        // Calendar arithmetic and the timestamp texts of both queue formats (RQ's ISO text, float seconds).
+        .target(name: "Timestamps", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
         // Fuzz targets over the upload form reader and the SigV4 signer, shared by `bench fuzz` and the tests.
@@ -97,12 +99,12 @@ let package = Package(
         // The two queue formats, each with its driver.
         .target(
             name: "NativeQueue",
-            dependencies: ["Pickle", "RQ", "Redis", "ClientSupport", "JobProcessing", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Timestamps", "Pickle", "Redis", "ClientSupport", "JobProcessing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "RQ",
-            dependencies: ["Pickle", "Zlib", "Redis", "ClientSupport", "JobProcessing", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Timestamps", "Pickle", "Zlib", "Redis", "ClientSupport", "JobProcessing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The processor assembled with either driver: `RQWorker`, `NativeWorker`.
@@ -130,7 +132,7 @@ let package = Package(
         // Enqueueing and inspecting the résumé job in either queue format (API and worker's sweeper).
         .target(
             name: "ResumeJobs",
-            dependencies: ["AppConfig", "NativeQueue", "Pickle", "Redis", "RQ"],
+            dependencies: ["Timestamps", "AppConfig", "NativeQueue", "Pickle", "Redis", "RQ"],
             swiftSettings: swiftSettings
         ),
 
@@ -138,18 +140,25 @@ let package = Package(
             name: "ResumePipeline",
             dependencies: [
                 "ApplicationStore", "AppConfig", "AWS", "ClientSupport", "Gemini", "LocalProviders", "Pickle", "Postgres",
-                "Providers", "ResumeJobs", "JobProcessing",
+                "Providers", "ResumeJobs", "JobProcessing", "StorageFactory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
 
+        // The résumé storage chosen by configuration (S3 or the local folder), for the API and the worker.
+        .target(
+            name: "StorageFactory",
+            dependencies: ["AppConfig", "AWS", "LocalProviders", "Providers", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
         // The résumé domain: provider protocols, then one adapter module per provider family.
-        .target(name: "Providers", dependencies: ["ClientSupport"], swiftSettings: swiftSettings),
+        .target(name: "Providers", dependencies: ["ClientSupport", "Timestamps"], swiftSettings: swiftSettings),
         .target(
             name: "AWS",
-            dependencies: [
+            dependencies: ["Timestamps", 
                 "Providers", "ClientSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -205,7 +214,7 @@ let package = Package(
             name: "worker",
             dependencies: [
                 "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle", "NativeQueue", "JobProcessing", "WorkerRuntime", "MetricsExport",
-                "ApplicationStore", "ResumeJobs", "ResumePipeline",
+                "ApplicationStore", "ResumeJobs", "ResumePipeline", "Timestamps",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -216,7 +225,7 @@ let package = Package(
         .executableTarget(
             name: "api",
             dependencies: [
-                "ResumePipeline",
+                "StorageFactory",
                 "AppConfig", "AppSupport", "Redis", "Postgres", "HTTPAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -252,7 +261,7 @@ let package = Package(
         ),
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
-        .testTarget(name: "RQTests", dependencies: ["RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),
+        .testTarget(name: "RQTests", dependencies: ["Timestamps", "RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),
         .testTarget(name: "NativeQueueTests", dependencies: ["NativeQueue", "Redis", "Pickle", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "JobProcessingTests",

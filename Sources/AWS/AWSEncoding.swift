@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 
 /// Byte-level helpers shared by the signer and the clients: RFC 3986 encoding, hex, the SigV4
 /// timestamp. None of them depends on the locale.

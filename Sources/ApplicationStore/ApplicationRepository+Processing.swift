@@ -90,6 +90,11 @@ extension ApplicationRepository {
         return try result.first?.decode("embedding", as: [Float]?.self) ?? embedding
     }
 
+    /// Replaces the job post's cached embedding (one from another embedder, of another size).
+    public func replaceEmbedding(jobPostID: UUID, embedding: [Float]) async throws {
+        _ = try await client.query("UPDATE job_posts SET embedding = $2 WHERE id = $1", [jobPostID, embedding])
+    }
+
     /// Applications still `PENDING` that were created before `olderThan` (the sweeper's
     /// candidates), oldest first, at most `limit`.
     public func stalePending(olderThan: Date, limit: Int) async throws -> [(id: UUID, jobPostID: UUID)] {

@@ -1,7 +1,7 @@
 import Foundation
+import Timestamps
 import Pickle
 import Redis
-import RQ
 
 /// Key names of the native (seed-compatible) queue format.
 ///
@@ -102,9 +102,9 @@ public struct NativeJob: Sendable, Hashable {
         maxAttempts = count("max_attempts", default: 1)
         workerDeaths = count("worker_deaths", default: 0)
         fieldProblem = problem
-        createdAt = text("created_at").flatMap { RQTime.parse($0) } ?? Date()
-        startedAt = text("started_at").flatMap { RQTime.parse($0) }
-        endedAt = text("ended_at").flatMap { RQTime.parse($0) }
+        createdAt = text("created_at").flatMap { WireTime.parse($0) } ?? Date()
+        startedAt = text("started_at").flatMap { WireTime.parse($0) }
+        endedAt = text("ended_at").flatMap { WireTime.parse($0) }
         error = text("error").flatMap { $0.isEmpty ? nil : $0 }
         worker = text("worker").flatMap { $0.isEmpty ? nil : $0 }
         result = try json("result")

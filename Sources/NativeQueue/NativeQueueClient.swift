@@ -1,8 +1,8 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import Pickle
 import Redis
-import RQ
 
 /// The native queue's operations as Redis command sequences: enqueue, reliable fetch, completion,
 /// retries with exponential backoff and jitter through a delayed set, dead letters, and the reaper
@@ -24,7 +24,7 @@ public struct NativeQueueClient: Sendable {
         function: String, args: [PythonValue] = [], kwargs: [PythonDictEntry] = [], maxAttempts: Int = 3,
         id: String = UUID().uuidString.lowercased()
     ) async throws -> String {
-        let now = RQTime.format(Date())
+        let now = WireTime.format(Date())
         let replies = try await redis.transaction([
             ["HSET", RedisArgument(keys.job(id)), "id", RedisArgument(id), "function", RedisArgument(function),
              "args", RedisArgument(bytes: try PythonJSON.encode(.list(args))),
@@ -77,7 +77,7 @@ public struct NativeQueueClient: Sendable {
     /// list; an unreadable hash is dead-lettered with the reason (counted in `failed`).
     public func start(_ ids: [String], worker: String, on connection: RedisConnection) async throws -> (jobs: [NativeJob], failed: Int) {
         guard !ids.isEmpty else { return ([], 0) }
-        let now = RedisArgument(RQTime.format(Date()))
+        let now = RedisArgument(WireTime.format(Date()))
         let scripts = ids.map { id in
             Self.startScript.command(
                 keys: [RedisArgument(keys.job(id)), RedisArgument(keys.processing(worker))],
@@ -97,7 +97,7 @@ public struct NativeQueueClient: Sendable {
                 _ = try await connection.transaction([
                     ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(id)],
                     ["HSET", RedisArgument(keys.job(id)), "status", "failed", "error", RedisArgument("DeserializationError: \(error.message)"),
-                     "ended_at", RedisArgument(RQTime.format(Date()))],
+                     "ended_at", RedisArgument(WireTime.format(Date()))],
                     ["RPUSH", RedisArgument(keys.dead), RedisArgument(id)],
                 ])
                 failed += 1
@@ -123,7 +123,7 @@ public struct NativeQueueClient: Sendable {
     /// Records success and releases the id from the processing list, in one transaction.
     public func complete(_ job: NativeJob, worker: String, result: PythonValue) async throws {
         _ = try await redis.transaction([
-            ["HSET", RedisArgument(keys.job(job.id)), "status", "finished", "ended_at", RedisArgument(RQTime.format(Date())),
+            ["HSET", RedisArgument(keys.job(job.id)), "status", "finished", "ended_at", RedisArgument(WireTime.format(Date())),
              "result", RedisArgument(bytes: (try? PythonJSON.encode(result)) ?? Array("null".utf8)), "error", ""],
             ["LREM", RedisArgument(keys.processing(worker)), "1", RedisArgument(job.id)],
         ])
@@ -142,7 +142,7 @@ public struct NativeQueueClient: Sendable {
             commands.append(["ZADD", RedisArgument(keys.delayed), RedisArgument(Int(due.timeIntervalSince1970 * 1000)), RedisArgument(job.id)])
         } else {
             commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "failed", "error", RedisArgument(error),
-                             "ended_at", RedisArgument(RQTime.format(now))])
+                             "ended_at", RedisArgument(WireTime.format(now))])
             commands.append(["RPUSH", RedisArgument(keys.dead), RedisArgument(job.id)])
         }
         _ = try await redis.transaction(commands)
@@ -179,7 +179,7 @@ public struct NativeQueueClient: Sendable {
     public func heartbeat(worker: String, ttl: Duration) async throws {
         _ = try await redis.pipeline([
             ["SADD", RedisArgument(keys.workers), RedisArgument(worker)],
-            ["SET", RedisArgument(keys.heartbeat(worker)), RedisArgument(RQTime.format(Date())), "PX", RedisArgument(Int(ttl.seconds * 1000))],
+            ["SET", RedisArgument(keys.heartbeat(worker)), RedisArgument(WireTime.format(Date())), "PX", RedisArgument(Int(ttl.seconds * 1000))],
         ])
     }
 
@@ -245,7 +245,7 @@ public struct NativeQueueClient: Sendable {
         while true {
             let reply = try await redis.send(Self.reclaimScript.command(
                 keys: [RedisArgument(keys.processing(worker)), RedisArgument(keys.queue), RedisArgument(keys.dead)],
-                arguments: [RedisArgument(keys.job("")), RedisArgument(RQTime.format(Date())), died ? "1" : "0",
+                arguments: [RedisArgument(keys.job("")), RedisArgument(WireTime.format(Date())), died ? "1" : "0",
                             RedisArgument(Self.workerDiedTwiceError)]))
             if let message = reply.errorMessage { throw NativeQueueError("reclaim script failed: \(message)") }
             guard let parts = reply.array, parts.count == 2, let id = parts[0].string else { return returned }

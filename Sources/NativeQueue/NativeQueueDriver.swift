@@ -1,10 +1,10 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import JobProcessing
 import Logging
 import Pickle
 import Redis
-import RQ
 import Synchronization
 
 /// Settings of a ``NativeQueueDriver``.
@@ -83,7 +83,7 @@ public final class NativeQueueDriver: JobQueueDriver, Sendable {
     private func heartbeatCommands() -> [RedisCommand] {
         [
             ["SADD", RedisArgument(queue.keys.workers), RedisArgument(configuration.name)],
-            ["SET", RedisArgument(queue.keys.heartbeat(configuration.name)), RedisArgument(RQTime.format(Date())),
+            ["SET", RedisArgument(queue.keys.heartbeat(configuration.name)), RedisArgument(WireTime.format(Date())),
              "PX", RedisArgument(Int(configuration.heartbeatTTL.seconds * 1000))],
         ]
     }

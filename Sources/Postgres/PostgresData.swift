@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 
 /// Type OIDs of the PostgreSQL types this client encodes and decodes.
 public enum PostgresType {

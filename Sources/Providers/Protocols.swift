@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 
 /// The document formats the pipeline accepts, decided by magic bytes, never by a client's header.
 public enum DocumentKind: String, Sendable, Hashable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Pickle
 import Redis
 
@@ -182,7 +183,7 @@ public struct RQQueue: Sendable {
         commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
         commands += RQTransitions.expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
         if let due = options.scheduledAt {
-            commands.append(["ZADD", RedisArgument(keys.scheduled(name)), RedisArgument(RQTime.unixSeconds(due)), RedisArgument(job.id)])
+            commands.append(["ZADD", RedisArgument(keys.scheduled(name)), RedisArgument(WireTime.unixSeconds(due)), RedisArgument(job.id)])
         } else {
             commands.append([options.atFront ? "LPUSH" : "RPUSH", RedisArgument(key), RedisArgument(job.id)])
         }
@@ -210,7 +211,7 @@ public struct RQQueue: Sendable {
                     let jobKey = RedisArgument(keys.job(deferred.id))
                     var commands: [RedisCommand] = [
                         ["HSET", jobKey, "status", "deferred"],
-                        ["ZADD", RedisArgument(keys.deferred(name)), RedisArgument(RQTime.unixSeconds(Date())), RedisArgument(deferred.id)],
+                        ["ZADD", RedisArgument(keys.deferred(name)), RedisArgument(WireTime.unixSeconds(Date())), RedisArgument(deferred.id)],
                     ]
                     for parent in options.dependsOn {
                         commands.append(["SADD", RedisArgument(keys.dependents(parent)), RedisArgument(deferred.id)])

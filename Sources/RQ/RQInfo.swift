@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Redis
 
 /// What `rq info` shows: queues with their counts and the workers listening to them.
@@ -103,7 +104,7 @@ public struct RQInfo: Sendable {
         }
         lines.append("\(workers.count) workers, \(queues.count) queues")
         lines.append("")
-        lines.append("Updated: \(RQTime.format(now).replacingOccurrences(of: "T", with: " ").dropLast())")
+        lines.append("Updated: \(WireTime.format(now).replacingOccurrences(of: "T", with: " ").dropLast())")
         return lines.joined(separator: "\n")
     }
 }

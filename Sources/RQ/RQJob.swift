@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Pickle
 import Zlib
 
@@ -108,7 +109,7 @@ public struct RQJob: Sendable {
         }
         func takeDate(_ name: String) throws(RQError) -> Date? {
             guard let text = take(name), !text.isEmpty else { return nil }
-            guard let date = RQTime.parse(text) else { throw RQError(.malformedJob, "\(name) is not an RQ timestamp") }
+            guard let date = WireTime.parse(text) else { throw RQError(.malformedJob, "\(name) is not an RQ timestamp") }
             return date
         }
         // Numbers outside `RQLimits.accepted` are not an error of the hash: the field stays in
@@ -240,7 +241,7 @@ public struct RQJob: Sendable {
         var fields: [(String, [UInt8])] = []
         func add(_ name: String, _ text: String) { fields.append((name, Array(text.utf8))) }
         func json(_ list: [Int]) -> String { "[" + list.map(String.init).joined(separator: ", ") + "]" }
-        add("created_at", RQTime.format(createdAt))
+        add("created_at", WireTime.format(createdAt))
         if let storedData, storedData.serializer == serializer {
             fields.append(("data", storedData.bytes))
         } else {
@@ -249,9 +250,9 @@ public struct RQJob: Sendable {
         add("success_callback_name", successCallbackName)
         add("failure_callback_name", failureCallbackName)
         add("stopped_callback_name", stoppedCallbackName)
-        add("started_at", startedAt.map(RQTime.format) ?? "")
-        add("ended_at", endedAt.map(RQTime.format) ?? "")
-        add("last_heartbeat", lastHeartbeat.map(RQTime.format) ?? "")
+        add("started_at", startedAt.map(WireTime.format) ?? "")
+        add("ended_at", endedAt.map(WireTime.format) ?? "")
+        add("last_heartbeat", lastHeartbeat.map(WireTime.format) ?? "")
         add("worker_name", workerName ?? "")
         add("group_id", groupID)
         if let numberOfRetries { add("number_of_retries", String(numberOfRetries)) }
@@ -262,7 +263,7 @@ public struct RQJob: Sendable {
         if let description { add("description", description) }
         if let rateLimitKey { add("rate_limit_key", rateLimitKey) }
         if let rateLimitConcurrency { add("rate_limit_concurrency", String(rateLimitConcurrency)) }
-        if let enqueuedAt { add("enqueued_at", RQTime.format(enqueuedAt)) }
+        if let enqueuedAt { add("enqueued_at", WireTime.format(enqueuedAt)) }
         if let repeatsLeft { add("repeats_left", String(repeatsLeft)) }
         if let repeatIntervals { add("repeat_intervals", json(repeatIntervals)) }
         for name in ["result", "exc_info"] { if let value = otherFields[name] { fields.append((name, value)) } }

@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 
 /// The ranges the numbers of an RQ job must lie in, and the checked arithmetic that turns them into
 /// Redis arguments (`EXPIRE` seconds, sorted-set scores), so that no value read from Redis, a
@@ -63,7 +64,7 @@ public enum RQLimits {
     /// `Double` (what Redis stores) and its text is an integer Redis parses.
     public static func score(_ now: Date, plus seconds: Int) -> Int {
         let limit = 1 << 53
-        return min(max(adding(RQTime.unixSeconds(now), seconds), -limit), limit)
+        return min(max(adding(WireTime.unixSeconds(now), seconds), -limit), limit)
     }
 
     /// A TTL for `EXPIRE`, clamped into `1...maxSeconds` (callers send `EXPIRE` only for positive

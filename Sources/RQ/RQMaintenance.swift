@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import Redis
 
 /// What one maintenance pass did, per queue it held the `rq:clean_registries:Q` lock for.
@@ -131,7 +132,7 @@ extension RQStore {
                 continue
             }
             let firstSeenKey = RedisArgument("\(listKey):first_seen:\(id)")
-            let firstSeen = RQTime.floatSeconds(now)
+            let firstSeen = WireTime.floatSeconds(now)
             if try await redis.send("SET", firstSeenKey, RedisArgument(firstSeen), "NX", "EX", "86400").string == "OK" { continue }
             guard let seen = try await redis.send("GET", firstSeenKey).string.flatMap(Double.init),
                   now.timeIntervalSince1970 - seen > stuckAfter.seconds else { continue }

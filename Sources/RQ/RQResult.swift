@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Pickle
 import Zlib
 
@@ -69,10 +70,10 @@ public struct RQResult: Sendable, Hashable {
         }
         executionID = text("execution_id")
         // Floats from the wire: non-finite or out-of-range instants are dropped (never trapped on later).
-        executionStartedAt = text("execution_started_at").flatMap(Double.init).flatMap { RQTime.date(unixSeconds: $0) }
-        executionEndedAt = text("execution_ended_at").flatMap(Double.init).flatMap { RQTime.date(unixSeconds: $0) }
+        executionStartedAt = text("execution_started_at").flatMap(Double.init).flatMap { WireTime.date(unixSeconds: $0) }
+        executionEndedAt = text("execution_ended_at").flatMap(Double.init).flatMap { WireTime.date(unixSeconds: $0) }
         let milliseconds = entryID.split(separator: "-").first.flatMap { Double($0) } ?? 0
-        createdAt = RQTime.clamped(Date(timeIntervalSince1970: milliseconds / 1000))
+        createdAt = WireTime.clamped(Date(timeIntervalSince1970: milliseconds / 1000))
     }
 
     /// The `XADD` field/value pairs for a result, as a 2.12/3.0 worker writes them.
@@ -95,8 +96,8 @@ public struct RQResult: Sendable, Hashable {
             fields.append(("exc_string", Array(Data(compressed).base64EncodedString().utf8)))
         }
         if let executionID { fields.append(("execution_id", Array(executionID.utf8))) }
-        if let executionStartedAt { fields.append(("execution_started_at", Array(RQTime.floatSeconds(executionStartedAt).utf8))) }
-        if let executionEndedAt { fields.append(("execution_ended_at", Array(RQTime.floatSeconds(executionEndedAt).utf8))) }
+        if let executionStartedAt { fields.append(("execution_started_at", Array(WireTime.floatSeconds(executionStartedAt).utf8))) }
+        if let executionEndedAt { fields.append(("execution_ended_at", Array(WireTime.floatSeconds(executionEndedAt).utf8))) }
         return fields
     }
 }

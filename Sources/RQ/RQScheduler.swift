@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Redis
 
 /// RQ's scheduler protocol (`docs/rq-wire.md`, "Scheduler"; `rq/scheduler.py` of 2.12 and 3.0): one scheduler
@@ -71,8 +72,8 @@ public struct RQScheduler: Sendable {
         _ = try await redis.pipeline([
             ["HSET", key, "name", RedisArgument(name), "hostname", RedisArgument(ProcessInfo.processInfo.hostName),
              "pid", RedisArgument(Int(ProcessInfo.processInfo.processIdentifier)),
-             "queues", RedisArgument(queues.joined(separator: ",")), "created_at", RedisArgument(RQTime.format(createdAt)),
-             "last_heartbeat", RedisArgument(RQTime.format(now))],
+             "queues", RedisArgument(queues.joined(separator: ",")), "created_at", RedisArgument(WireTime.format(createdAt)),
+             "last_heartbeat", RedisArgument(WireTime.format(now))],
             ["EXPIRE", key, RedisArgument(ttl)],
         ])
         return owned.isEmpty ? [] : try await acquireLocks(owned.sorted())
@@ -85,7 +86,7 @@ public struct RQScheduler: Sendable {
     public func enqueueDueJobs(queue: String, now: Date = Date()) async throws -> [String] {
         let scheduledKey = RedisArgument(keys.scheduled(queue))
         let ids = try await redis.send(
-            "ZRANGEBYSCORE", scheduledKey, "0", RedisArgument(RQTime.unixSeconds(now)), "LIMIT", "0", "1000"
+            "ZRANGEBYSCORE", scheduledKey, "0", RedisArgument(WireTime.unixSeconds(now)), "LIMIT", "0", "1000"
         ).array?.compactMap(\.string) ?? []
         guard !ids.isEmpty else { return [] }
         var commands: [RedisCommand] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Pickle
 import Redis
 import Zlib
@@ -120,7 +121,7 @@ public struct RQStore: Sendable {
         }
         guard registry == .finished || registry == .failed else { return 0 }
         return try await redis.send(
-            "ZREMRANGEBYSCORE", RedisArgument(registry.key(keys, queue: queue)), "0", RedisArgument(RQTime.unixSeconds(now))
+            "ZREMRANGEBYSCORE", RedisArgument(registry.key(keys, queue: queue)), "0", RedisArgument(WireTime.unixSeconds(now))
         ).int ?? 0
     }
 
@@ -161,7 +162,7 @@ public struct RQStore: Sendable {
         guard let job = try await fetchJob(id), let origin = job.origin else { throw RQError(.noSuchJob, "no job \(id)") }
         var commands: [RedisCommand] = [["HSET", RedisArgument(keys.job(id)), "status", "canceled"]]
         commands += removalCommands(id, origin: origin)
-        commands.append(["ZADD", RedisArgument(keys.canceled(origin)), RedisArgument(RQTime.unixSeconds(Date())), RedisArgument(id)])
+        commands.append(["ZADD", RedisArgument(keys.canceled(origin)), RedisArgument(WireTime.unixSeconds(Date())), RedisArgument(id)])
         _ = try await redis.transaction(commands)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Pickle
 import Redis
 
@@ -138,7 +139,7 @@ public enum RQTransitions {
 
     /// Python's `str(datetime.now(timezone.utc))`, e.g. `2026-11-29 04:30:00.123456+00:00`.
     public static func pythonUTCString(_ date: Date) -> String {
-        RQTime.format(date).replacingOccurrences(of: "T", with: " ").dropLast() + "+00:00"
+        WireTime.format(date).replacingOccurrences(of: "T", with: " ").dropLast() + "+00:00"
     }
 }
 
@@ -150,7 +151,7 @@ extension RQStore {
     @discardableResult
     public func cleanupStarted(queue: String, now: Date = Date()) async throws -> (retried: [String], failed: [String]) {
         let key = keys.started(queue)
-        let score = RQTime.unixSeconds(now)
+        let score = WireTime.unixSeconds(now)
         let members = try await redis.send("ZRANGEBYSCORE", RedisArgument(key), "0", RedisArgument(score)).array?.compactMap(\.string) ?? []
         guard !members.isEmpty else { return ([], []) }
         var commands: [RedisCommand] = []

@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import Redis
 
 /// What one vanished-worker check did.
@@ -94,7 +95,7 @@ extension RQStore {
         for name in dead {
             let workerKey = RedisArgument(keys.worker(name))
             // What a clean exit writes (`register_death`), so every reader sees a dead worker.
-            commands.append(["HSET", workerKey, "death", RedisArgument(RQTime.format(now))])
+            commands.append(["HSET", workerKey, "death", RedisArgument(WireTime.format(now))])
             commands.append(["EXPIRE", workerKey, "60"])
             commands.append(["SREM", RedisArgument(keys.workers), workerKey])
             commands.append(["SREM", RedisArgument(keys.workers(queue: queue)), workerKey])

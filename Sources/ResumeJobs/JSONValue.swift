@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import RQ
 
 /// A JSON value built by the handlers and written with a fixed key order (so responses and the
@@ -91,7 +92,7 @@ public enum Timestamp {
     /// `date` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
     /// Dates outside years 0001–9999 are shown as the nearest end of that range (never a trap).
     public static func format(_ date: Date) -> String {
-        let micros = Int64((RQTime.clamped(date).timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = Int64((WireTime.clamped(date).timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 { fraction += 1_000_000; seconds -= 1 }

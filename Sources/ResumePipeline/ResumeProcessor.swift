@@ -178,7 +178,7 @@ public struct ResumeProcessor: Sendable {
         guard let vector = vectors.first else { throw PipelineError(.provider, "the embedder returned no vector", isTransient: true) }
         if post.embedding != nil {
             // A stale cache from another embedder: replace it.
-            try await database { _ = try await repository.client.query("UPDATE job_posts SET embedding = $2 WHERE id = $1", [post.id, vector]) }
+            try await database { try await repository.replaceEmbedding(jobPostID: post.id, embedding: vector) }
             return vector
         }
         return try await database { try await repository.cacheEmbedding(jobPostID: post.id, embedding: vector) }

@@ -5,6 +5,7 @@ import Gemini
 import LocalProviders
 import Logging
 import Providers
+import StorageFactory
 
 /// The providers one process uses, chosen by configuration: S3 + Textract when
 /// `AWS_S3_BUCKET_NAME` is set (DOCX and TXT still extracted locally), Gemini when
@@ -28,19 +29,16 @@ public struct ResumeProviders: Sendable {
     /// The set `configuration` selects.
     public static func make(_ configuration: AppConfiguration, logger: Logger) -> ResumeProviders {
         let local = LocalExtractor(logger: logger)
-        let storage: any ResumeStorage
+        let storage = ResumeStorageFactory.make(configuration, logger: logger)
         let extractor: any TextExtractor
         if let aws = configuration.aws {
-            let credentials = AWSCredentials(accessKeyID: aws.accessKeyID, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken)
-            let endpoint = aws.endpointURL.flatMap(URL.init(string:))
-            storage = S3Storage(
-                configuration: S3Configuration(bucket: aws.bucket, region: aws.region, endpoint: endpoint, credentials: credentials), logger: logger)
             let textract = TextractExtractor(
-                configuration: TextractConfiguration(region: aws.region, endpoint: endpoint, credentials: credentials, bucket: aws.bucket),
+                configuration: TextractConfiguration(
+                    region: aws.region, endpoint: ResumeStorageFactory.endpoint(aws), credentials: ResumeStorageFactory.credentials(aws),
+                    bucket: aws.bucket),
                 logger: logger)
             extractor = RoutingExtractor(pdf: textract, other: local)
         } else {
-            storage = LocalFolderStorage(configuration: LocalFolderStorageConfiguration(root: configuration.dataDirectory))
             extractor = local
         }
         let embedder: any Embedder

@@ -5,8 +5,8 @@ import Foundation
 import HTTPAPI
 import Logging
 import ServiceLifecycle
+import StorageFactory
 import UnixSignals
-import ResumePipeline
 
 /// `api`: the HTTP API that accepts résumé uploads and enqueues their processing.
 @main
@@ -59,7 +59,7 @@ struct RunAPI: AsyncParsableCommand {
             let mode: QueueMode = rq ? .rq : configuration.queueMode
             let applied = try await Startup.migrate(postgres, logger: logger)
             // The same storage the worker reads: S3 when AWS_S3_BUCKET_NAME is set, else DATA_DIR.
-            let storage = ResumeProviders.make(configuration, logger: logger).storage
+            let storage = ResumeStorageFactory.make(configuration, logger: logger)
             let built = HTTPAPIBuilder.build(
                 configuration: settings, mode: mode, redis: redis, postgres: postgres,
                 dataDirectory: configuration.dataDirectory, storage: storage, logger: logger)

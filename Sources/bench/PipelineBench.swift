@@ -304,19 +304,12 @@ struct PipelineBench: AsyncParsableCommand {
     ) async throws -> [Row] {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            let counts = try await repository.client.query(
-                "SELECT count(*) FILTER (WHERE status = 'COMPLETED'), count(*) FILTER (WHERE status = 'FAILED') FROM applications WHERE job_post_id = $1",
-                [jobPostID])
-            let completed = try counts.first?.decode(0, as: Int.self) ?? 0, failed = try counts.first?.decode(1, as: Int.self) ?? 0
-            if failed > 0 {
-                let reason = try await repository.client.query(
-                    "SELECT error_message FROM applications WHERE job_post_id = $1 AND status = 'FAILED' LIMIT 1", [jobPostID])
-                throw ValidationError("\(failed) application(s) FAILED: \(try reason.first?.decode(0, as: String?.self) ?? "?")")
+            let progress = try await repository.progress(jobPostID: jobPostID)
+            if progress.failed > 0 {
+                throw ValidationError("\(progress.failed) application(s) FAILED: \(progress.firstFailure ?? "?")")
             }
-            if completed >= count {
-                return try await repository.client.query(
-                    "SELECT id, extract(epoch FROM processed_at)::float8 FROM applications WHERE job_post_id = $1", [jobPostID]
-                ).map { Row(id: try $0.decode(0), processedAt: try $0.decode(1)) }
+            if progress.completed >= count {
+                return try await repository.processedTimes(jobPostID: jobPostID).map { Row(id: $0.id, processedAt: $0.processedAt ?? 0) }
             }
             try await Task.sleep(for: pollInterval)
         }

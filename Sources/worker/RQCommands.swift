@@ -2,6 +2,7 @@ import AppConfig
 import AppSupport
 import ArgumentParser
 import Foundation
+import Timestamps
 import Pickle
 import Redis
 import RQ
@@ -180,7 +181,7 @@ enum RQJobJSON {
     static func render(_ job: RQJob, result: RQResult?) -> String {
         func quote(_ text: String?) -> String { text.map { TaggedJSON.encode(.string($0)) } ?? "null" }
         func number(_ value: Int?) -> String { value.map(String.init) ?? "null" }
-        func time(_ date: Date?) -> String { quote(date.map(RQTime.format)) }
+        func time(_ date: Date?) -> String { quote(date.map(WireTime.format)) }
         let kwargs = PythonValue.dict(job.call.kwargs.map { PythonDictEntry(.string($0.0), $0.1) })
         var fields: [(String, String)] = [
             ("id", quote(job.id)),

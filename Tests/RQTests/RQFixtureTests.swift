@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Pickle
 import RQ
 import Testing
@@ -133,12 +134,12 @@ struct RQFixtureTests {
     }
 
     @Test func timestampsFollowRQsFormat() throws {
-        let date = try #require(RQTime.parse("2026-11-29T00:48:12.023616Z"))
-        #expect(RQTime.format(date) == "2026-11-29T00:48:12.023616Z")
-        #expect(RQTime.parse("2026-11-29T00:48:12Z") != nil)
-        #expect(RQTime.parse("2026-11-29T00:48:12.5Z").map(RQTime.format) == "2026-11-29T00:48:12.500000Z")
+        let date = try #require(WireTime.parse("2026-11-29T00:48:12.023616Z"))
+        #expect(WireTime.format(date) == "2026-11-29T00:48:12.023616Z")
+        #expect(WireTime.parse("2026-11-29T00:48:12Z") != nil)
+        #expect(WireTime.parse("2026-11-29T00:48:12.5Z").map(WireTime.format) == "2026-11-29T00:48:12.500000Z")
         for bad in ["2026-11-29 00:48:12.023616Z", "2026-11-29T00:48:12.023616", "2026-11-29T00:48:12+00:00", "2026-11-29T00:48:12.0236161Z", ""] {
-            #expect(RQTime.parse(bad) == nil, "\(bad)")
+            #expect(WireTime.parse(bad) == nil, "\(bad)")
         }
     }
 

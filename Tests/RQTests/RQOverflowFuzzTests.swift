@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import FuzzSupport
 import FuzzTargets
 import Pickle
@@ -58,8 +59,8 @@ struct RQOverflowFuzzTests {
             job.workerDeaths = pick()
             let date = Date(timeIntervalSince1970: [1e300, -1e300, .infinity, .nan, 0, 1.8e9][Int(random.next() % 6)])
             try JobFieldOverflow.runComputations(job, now: date)
-            _ = RQTime.format(date)
-            _ = RQTime.unixSeconds(date)
+            _ = WireTime.format(date)
+            _ = WireTime.unixSeconds(date)
         }
     }
 

@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import Logging
 import JobProcessing
 import Pickle
@@ -83,18 +84,18 @@ extension RQWorkerDriver {
 
     private func busyHeartbeat(jobID: String, executionID: String, queue: String, ttl: Int) async throws {
         let now = Date()
-        let seconds = RQTime.unixSeconds(now)
+        let seconds = WireTime.unixSeconds(now)
         let executionKey = RedisArgument(keys.execution(job: jobID, execution: executionID))
         _ = try await redis.transaction([
-            ["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(now))],
+            ["HSET", workerKey, "last_heartbeat", RedisArgument(WireTime.format(now))],
             ["EXPIRE", workerKey, RedisArgument(ttl)],
             ["EXPIRE", workerExecutionsKey, RedisArgument(ttl)],
-            ["HSET", executionKey, "last_heartbeat", RedisArgument(RQTime.floatSeconds(now))],
+            ["HSET", executionKey, "last_heartbeat", RedisArgument(WireTime.floatSeconds(now))],
             ["EXPIRE", executionKey, RedisArgument(ttl)],
             ["ZADD", RedisArgument(keys.started(queue)), "XX", RedisArgument(seconds + ttl), RedisArgument("\(jobID):\(executionID)")],
             ["ZADD", RedisArgument(keys.executions(jobID)), "XX", RedisArgument(seconds + ttl + 60), RedisArgument(executionID)],
             ["EXPIRE", RedisArgument(keys.executions(jobID)), RedisArgument(ttl + 60)],
-            ["HSET", RedisArgument(keys.job(jobID)), "last_heartbeat", RedisArgument(RQTime.format(now))],
+            ["HSET", RedisArgument(keys.job(jobID)), "last_heartbeat", RedisArgument(WireTime.format(now))],
         ])
     }
 

@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import Logging
 import JobProcessing
 import Pickle
@@ -15,7 +16,7 @@ extension RQWorkerDriver {
         let queue = claimed.lease.queue
         let started = claimed.lease.start.date
         let executionID = claimed.executionID
-        job.endedAt = RQTime.parse(RQTime.format(ended))
+        job.endedAt = WireTime.parse(WireTime.format(ended))
         job.lastHeartbeat = job.endedAt
         let commands = try endCommands(&job, disposition, queue: queue, executionID: executionID, started: started, ended: ended)
         try await record(commands, jobID: job.id, executionID: executionID, parentStatus: job.status)

@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 import Logging
 import JobProcessing
 import Pickle
@@ -81,7 +82,7 @@ extension RQWorkerDriver {
     private func claim(_ job: RQJob, _ ticket: Ticket) -> ClaimedJob<Lease> {
         var job = job
         job.status = .started
-        job.startedAt = RQTime.parse(ticket.start.isoText)
+        job.startedAt = WireTime.parse(ticket.start.isoText)
         job.lastHeartbeat = job.startedAt
         job.workerName = configuration.name
         let timeout = job.timeout ?? 180
@@ -104,8 +105,8 @@ extension RQWorkerDriver {
                 workerExecutionsKey, workerKey, RedisArgument(keys.intermediate(ticket.queue)),
             ],
             arguments: [
-                RedisArgument(id), RedisArgument(ticket.start.executionID), RedisArgument(RQTime.floatSeconds(ticket.start.date)),
-                RedisArgument(ticket.start.isoText), RedisArgument(RQTime.unixSeconds(ticket.start.date)), RedisArgument(configuration.name),
+                RedisArgument(id), RedisArgument(ticket.start.executionID), RedisArgument(WireTime.floatSeconds(ticket.start.date)),
+                RedisArgument(ticket.start.isoText), RedisArgument(WireTime.unixSeconds(ticket.start.date)), RedisArgument(configuration.name),
                 single ? "1" : "0",
             ])
     }
@@ -119,7 +120,7 @@ extension RQWorkerDriver {
         commands.append(RQWorkerScripts.handOverCommand(worker: workerKey, executions: workerExecutionsKey, jobID: id))
         let ttl = RQTransitions.defaultFailureTTL
         commands += [
-            ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(RQTime.format(Date()))],
+            ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(WireTime.format(Date()))],
             ["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(RQLimits.score(Date(), plus: ttl)), RedisArgument(id)],
         ]
         let result = try RQResult.streamFields(kind: .failed, workerName: configuration.name,

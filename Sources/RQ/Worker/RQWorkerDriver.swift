@@ -1,5 +1,6 @@
 import ClientSupport
 import Foundation
+import Timestamps
 import JobProcessing
 import Logging
 import Pickle
@@ -40,7 +41,7 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
     struct ExecutionStart: Sendable {
         let executionID = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let date = Date()
-        var isoText: String { RQTime.format(date) }
+        var isoText: String { WireTime.format(date) }
     }
 
     /// Creates a driver.
@@ -85,7 +86,7 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
     /// The birth transaction: the full worker hash, both worker sets, the idle TTL.
     private func registrationCommands() -> [RedisCommand] {
         let key = keys.worker(configuration.name)
-        let now = RQTime.format(Date())
+        let now = WireTime.format(Date())
         var commands: [RedisCommand] = [
             ["DEL", RedisArgument(key)],
             ["HSET", RedisArgument(key), "birth", RedisArgument(now), "last_heartbeat", RedisArgument(now),
@@ -113,7 +114,7 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
             _ = try await redis.transaction(registrationCommands())
         }
         let replies = try await redis.transaction([
-            ["HSET", workerKey, "last_heartbeat", RedisArgument(RQTime.format(Date())), "state", RedisArgument(activity.rawValue)],
+            ["HSET", workerKey, "last_heartbeat", RedisArgument(WireTime.format(Date())), "state", RedisArgument(activity.rawValue)],
             ["EXPIRE", workerKey, ttl],
             ["EXPIRE", workerExecutionsKey, ttl],
             ["EXISTS", RedisArgument(keys.suspended)],
@@ -134,7 +135,7 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
             connection = nil
         }
         var commands: [RedisCommand] = [
-            ["HSET", workerKey, "death", RedisArgument(RQTime.format(Date())), "state", "dead"],
+            ["HSET", workerKey, "death", RedisArgument(WireTime.format(Date())), "state", "dead"],
             ["EXPIRE", workerKey, "60"],
             ["DEL", workerExecutionsKey],
             ["SREM", RedisArgument(keys.workers), workerKey],

@@ -1,8 +1,9 @@
-import ClientSupport
 import Foundation
 
-/// RQ's time encodings (`docs/rq-wire.md`, "Encodings").
-public enum RQTime {
+/// The timestamps both queue formats write and read (`docs/rq-wire.md`, "Encodings"): RQ's
+/// ISO text, Python float seconds, integer Unix seconds, all clamped to what Python's `datetime`
+/// holds. The native format uses the same ISO text, so `HGETALL job:{id}` reads like RQ's hashes.
+public enum WireTime {
     /// `%Y-%m-%dT%H:%M:%S.%fZ` in UTC with six fractional digits, e.g. `2026-11-29T00:48:12.023616Z`.
     /// Dates outside years 0001–9999 (and NaN) are written as the nearest end of that range.
     public static func format(_ date: Date) -> String {
@@ -44,13 +45,19 @@ public enum RQTime {
     /// Python `str(float)` of Unix seconds, as used in execution hashes and result fields.
     public static func floatSeconds(_ date: Date) -> String {
         let value = (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000
-        return PythonFloat.repr(value)
+        var text = String(value)  // Python's float repr: shortest round trip, `.0` when integral
+        if !text.contains(".") && !text.contains("e") && !text.contains("n") && !text.contains("i") { text += ".0" }
+        return text
     }
 
     /// Integer Unix seconds, as used for registry scores (`current_timestamp()`); saturated
     /// (`Int(Double)` would trap on a date from a hostile field).
     public static func unixSeconds(_ date: Date) -> Int {
-        RQLimits.saturatingInt(date.timeIntervalSince1970.rounded(.down))
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard !seconds.isNaN else { return 0 }
+        if seconds >= 9.223372036854775e18 { return Int.max }
+        if seconds <= -9.223372036854775e18 { return Int.min }
+        return Int(seconds)
     }
 
     /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in Unix seconds (milliseconds: a microsecond bound rounds up into year 10000 in a `Double`): the dates RQ's format
@@ -72,23 +79,4 @@ public enum RQTime {
         return Date(timeIntervalSince1970: value)
     }
 
-}
-
-/// Python's `float.__repr__` for the values RQ writes (timestamps): shortest round trip, `.0` for
-/// integral values.
-enum PythonFloat {
-    static func repr(_ value: Double) -> String {
-        var text = String(value)
-        if !text.contains(".") && !text.contains("e") && !text.contains("n") && !text.contains("i") { text += ".0" }
-        return text
-    }
-}
-
-/// RQ job statuses (`docs/rq-wire.md`, "Job statuses").
-public enum RQJobStatus: String, Sendable, Hashable, CaseIterable {
-    case created, queued, started, finished, failed, deferred, scheduled, stopped, canceled
-    /// RQ 3.0: waiting for a rate-limit slot (in no queue list). Read, never written.
-    case rateLimited = "rate_limited"
-    /// RQ 3.0: dependencies met, staged in `rq:ready:Q`. Read, never written.
-    case readyToEnqueue = "ready_to_enqueue"
 }
