@@ -163,23 +163,12 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
     }
 
     func ensureConnected() async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: configuration.reconnectBudget)
-        var attempt = 0
-        while true {
-            do {
-                try await executor.run { [self] in try connectIfNeededOnQueue() }
-                return
-            } catch let error as PostgresError where error.code == .connectionFailed && error.retryable {
-                let delay = configuration.reconnectBackoff.delay(afterAttempt: attempt)
-                attempt += 1
-                if clock.now.advanced(by: delay) >= deadline { throw error }
-                logger.debug("postgres reconnect attempt failed", metadata: [
-                    "postgres.attempt": "\(attempt)", "postgres.error": "\(error.message)",
-                ])
-                try await Task.sleep(for: delay)
-            }
-        }
+        try await ReconnectLoop(budget: configuration.reconnectBudget, backoff: configuration.reconnectBackoff).run(
+            { try await executor.run { [self] in try connectIfNeededOnQueue() } },
+            isRetryable: { (error: PostgresError) in error.code == .connectionFailed && error.retryable },
+            onRetry: { attempt, error in
+                logger.debug("postgres reconnect attempt failed", metadata: ["postgres.attempt": "\(attempt)", "postgres.error": "\(error.message)"])
+            })
     }
 
     private func connectIfNeededOnQueue() throws {

@@ -193,23 +193,12 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
 
     /// Makes sure a live context exists, reconnecting with backoff within the reconnect budget.
     func ensureConnected() async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: configuration.reconnectBudget)
-        var attempt = 0
-        while true {
-            do {
-                try await executor.run { [self] in try connectIfNeededOnQueue() }
-                return
-            } catch let error as RedisClientError where error.code == .connectionFailed && error.retryable {
-                let delay = configuration.reconnectBackoff.delay(afterAttempt: attempt)
-                attempt += 1
-                if clock.now.advanced(by: delay) >= deadline { throw error }
-                logger.debug("redis reconnect attempt failed", metadata: [
-                    "redis.attempt": "\(attempt)", "redis.error": "\(error.message)",
-                ])
-                try await Task.sleep(for: delay)
-            }
-        }
+        try await ReconnectLoop(budget: configuration.reconnectBudget, backoff: configuration.reconnectBackoff).run(
+            { try await executor.run { [self] in try connectIfNeededOnQueue() } },
+            isRetryable: { (error: RedisClientError) in error.code == .connectionFailed && error.retryable },
+            onRetry: { attempt, error in
+                logger.debug("redis reconnect attempt failed", metadata: ["redis.attempt": "\(attempt)", "redis.error": "\(error.message)"])
+            })
     }
 
     private func connectIfNeededOnQueue() throws {
