@@ -1,8 +1,8 @@
 import Redis
 
 /// The Lua scripts of the RQ worker's job start and end, each applying RQ's own records
-/// atomically (readers cannot tell them from RQ's `MULTI` blocks; `docs/rq-wire.md`, "A job's
-/// start" and "A job's end").
+/// atomically (readers cannot tell them from RQ's `MULTI` blocks; `docs/rq-wire.md`, "Dequeue and
+/// job start", "Success and dependents" and "Lua scripts").
 enum RQWorkerScripts {
     /// ``startJobSource``, sent by its SHA-1.
     static let startJob = RedisScript(startJobSource)
