@@ -81,6 +81,8 @@ let package = Package(
         .target(name: "Timestamps", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
+        // The local stand-in for the Gemini API (no mock exists offline), shared by the Gemini tests and `bench pipeline`.
+        .target(name: "FakeGemini", swiftSettings: swiftSettings),
         // Fuzz targets over the upload form reader and the SigV4 signer, shared by `bench fuzz` and the tests.
         .target(name: "FuzzTargets", dependencies: ["FuzzSupport", "AWS", "RQ", "Pickle"], swiftSettings: swiftSettings),
         // The job-processing core (slots, timeouts, stops, shutdown, retries, statistics, metrics)
@@ -238,7 +240,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "JobProcessing", "WorkerRuntime", "Postgres", "ApplicationStore",
-                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FuzzTargets",
+                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FakeGemini", "FuzzTargets",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -284,7 +286,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GeminiTests",
-            dependencies: ["Gemini", "Providers", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Gemini", "FakeGemini", "Providers", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import AppConfig
 import ApplicationStore
 import ArgumentParser
 import Foundation
+import FakeGemini
 import Gemini
 import HTTPAPI
 import LocalProviders
@@ -179,10 +180,11 @@ struct PipelineBench: AsyncParsableCommand {
             try await localWorker.stop()
 
             // 3. Simulated latency: fake Gemini + simulated remote extractor, queue filled first, then drained.
-            let gemini = try FakeGeminiServer(delay: .milliseconds(simulatedMilliseconds), dimensions: 768)
+            let gemini = try FakeGeminiServer(apiKey: "bench-fake-key", keepAlive: true)
+            gemini.setSlow(.milliseconds(simulatedMilliseconds))
             fakeGemini = gemini
-            var geminiConfiguration = GeminiConfiguration(apiKey: "bench-fake-key")
-            geminiConfiguration.baseURL = URL(string: "http://127.0.0.1:\(gemini.port)")!
+            var geminiConfiguration = GeminiConfiguration(apiKey: gemini.apiKey, model: gemini.model)
+            geminiConfiguration.baseURL = gemini.baseURL
             // The default bound (8 requests in flight) would cap 50 jobs at 8 / 0.2 s; a deployment at
             // concurrency 50 raises it likewise.
             geminiConfiguration.maximumConcurrentRequests = simulatedConcurrency
@@ -243,7 +245,7 @@ struct PipelineBench: AsyncParsableCommand {
             print(String(format: "Simulated: drain time from worker start to the last processed_at: median %.2f s; ideal %.2f s = %d waves × (%d + %d ms) + %d ms (first wave embeds the job post) → ideal %.1f résumés/s; achieved %.1f = %.1f %% of ideal.",
                          drainSeconds, idealSeconds, waves, simulatedMilliseconds, simulatedMilliseconds, simulatedMilliseconds,
                          ideal, achieved, achieved / ideal * 100))
-            print("Simulated extraction: reads the stored file, waits \(simulatedMilliseconds) ms, answers the text prepared beforehand (no local extraction, as with Textract); Gemini: a fake HTTP/1.1 server in this process answering after \(simulatedMilliseconds) ms (\(gemini.requests) requests, \(gemini.connectionCount.withLock { $0 }) connections), embedder bound raised to \(simulatedConcurrency) requests.")
+            print("Simulated extraction: reads the stored file, waits \(simulatedMilliseconds) ms, answers the text prepared beforehand (no local extraction, as with Textract); Gemini: a fake HTTP/1.1 server in this process answering after \(simulatedMilliseconds) ms (\(gemini.requestCount) requests, \(gemini.connectionCount) connections, \(gemini.violations.count) protocol violations), embedder bound raised to \(simulatedConcurrency) requests.")
             print(String(format: "Goals: one-page PDF p50 < 150 ms: %@ (%.1f ms); simulated ≥ 90 %% of ideal: %@ (%.1f %%)",
                          serialP50 < 0.150 ? "met" : "NOT met", serialP50 * 1000,
                          achieved / ideal >= 0.9 ? "met" : "NOT met", achieved / ideal * 100))

@@ -1,3 +1,4 @@
+import FakeGemini
 import Foundation
 import Gemini
 import Logging

@@ -1,3 +1,4 @@
+import FakeGemini
 import Foundation
 import Gemini
 import Logging
@@ -41,6 +42,20 @@ struct GeminiEmbedderTests {
         } catch {
             return error
         }
+    }
+
+    @Test func aKeepAliveServerAnswersManyRequestsOnFewConnections() async throws {
+        // The mode `bench pipeline` uses: the same checks, connections reused.
+        let server = try FakeGeminiServer(keepAlive: true)
+        defer { server.stop() }
+        let gemini = embedder(server)
+        for index in 0..<12 {
+            let vectors = try await gemini.embed(["text \(index % 3)"], task: .query)
+            #expect(close(vectors[0], normalized(FakeGeminiServer.vector(for: "text \(index % 3)", dimensions: 768))))
+        }
+        #expect(server.violations.isEmpty, "\(server.violations)")
+        #expect(server.requestCount == 12)
+        #expect(server.connectionCount < 12)
     }
 
     @Test func oneTextUsesEmbedContentExactlyAsDocumented() async throws {

@@ -4,9 +4,10 @@ import Foundation
 import Glibc
 #endif
 
-/// A local stand-in for the Gemini embeddings API (no mock exists on PyPI; see external-apis §4.4):
-/// a minimal HTTP/1.1 server on 127.0.0.1 over POSIX sockets, one thread per connection,
-/// `Connection: close` after every answer.
+/// A local stand-in for the Gemini embeddings API (no mock of it exists offline), shared by the
+/// Gemini tests and `bench pipeline`: a minimal HTTP/1.1 server on 127.0.0.1 over POSIX sockets,
+/// one thread per connection; `Connection: close` after every answer, or keep-alive
+/// (``init(apiKey:model:keepAlive:)``) for the bench's many requests.
 ///
 /// It checks every request as the real API documents it: `POST /v1beta/models/{model}:embedContent`
 /// or `:batchEmbedContents`; `x-goog-api-key` equal to ``apiKey`` and no `key=` in the URL;
@@ -16,11 +17,11 @@ import Glibc
 /// Google does (400 `INVALID_ARGUMENT`, 404 `NOT_FOUND`) and recorded in ``violations``.
 /// Vectors are deterministic (seeded by the text) and deliberately not unit length, as Gemini's
 /// are below 3072 dimensions. Scripted answers (``script(_:)``) come first, one per request.
-final class FakeGeminiServer: @unchecked Sendable {
+public final class FakeGeminiServer: @unchecked Sendable {
     // `@unchecked`: all mutable state is behind `lock`.
 
     /// What to do with the next request instead of answering normally.
-    enum Action: Sendable {
+    public enum Action: Sendable {
         /// Answer with this status, extra headers and body.
         case respond(status: Int, headers: [String: String], body: String)
         /// Wait, then answer normally.
@@ -32,19 +33,31 @@ final class FakeGeminiServer: @unchecked Sendable {
     }
 
     /// One request as received.
-    struct Recorded: Sendable {
-        var method: String
-        var target: String
-        var headers: [String: String]
-        var body: Data
-        var json: [String: any Sendable]? {
+    public struct Recorded: Sendable {
+        /// The method.
+        public var method: String
+        /// The request target.
+        public var target: String
+        /// Headers, names lowercased.
+        public var headers: [String: String]
+        /// The body.
+        public var body: Data
+        /// The body as a JSON object.
+        public var json: [String: any Sendable]? {
             (try? JSONSerialization.jsonObject(with: body)) as? [String: any Sendable]
         }
     }
 
-    let apiKey: String
-    let model: String
-    private(set) var port: Int = 0
+    /// The key requests must carry in `x-goog-api-key`.
+    public let apiKey: String
+    /// The model requests must name.
+    public let model: String
+    /// The loopback port.
+    public private(set) var port: Int = 0
+    private let keepAlive: Bool
+    /// Answers by request line and body (formatting 768 floats is not what a bench measures).
+    private var answers: [String: String] = [:]
+    private var connections = 0
     private let lock = NSLock()
     private var listener: Int32 = -1
     private var scripted: [Action] = []
@@ -54,9 +67,11 @@ final class FakeGeminiServer: @unchecked Sendable {
     private var peakInFlight = 0
     private var slowEveryRequest: Duration?
 
-    init(apiKey: String = "test-key-\(UUID().uuidString)", model: String = "gemini-embedding-001") throws {
+    /// Starts a server; with `keepAlive`, connections serve request after request.
+    public init(apiKey: String = "test-key-\(UUID().uuidString)", model: String = "gemini-embedding-001", keepAlive: Bool = false) throws {
         self.apiKey = apiKey
         self.model = model
+        self.keepAlive = keepAlive
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw FakeServerError("socket failed") }
         var one: Int32 = 1
@@ -68,7 +83,7 @@ final class FakeGeminiServer: @unchecked Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(listener, 64) == 0 else { throw FakeServerError("bind/listen failed") }
+        guard bound == 0, listen(listener, 256) == 0 else { throw FakeServerError("bind/listen failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
@@ -79,12 +94,12 @@ final class FakeGeminiServer: @unchecked Sendable {
     }
 
     /// The base URL to configure the embedder with.
-    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// Stops accepting connections. Only `shutdown` here: the accept thread closes the socket when
     /// it leaves, so the descriptor number cannot be reused by another server while that thread
     /// might still call `accept` on it.
-    func stop() {
+    public func stop() {
         lock.lock()
         let fd = listener
         listener = -1
@@ -95,25 +110,31 @@ final class FakeGeminiServer: @unchecked Sendable {
     deinit { stop() }
 
     /// Queues answers for the next requests, in order.
-    func script(_ actions: Action...) {
+    public func script(_ actions: Action...) {
         lock.withLock { scripted.append(contentsOf: actions) }
     }
 
     /// Delays every normal answer by `delay` (nil: answer at once).
-    func setSlow(_ delay: Duration?) {
+    public func setSlow(_ delay: Duration?) {
         lock.withLock { slowEveryRequest = delay }
     }
 
     /// Every request so far.
-    var requests: [Recorded] { lock.withLock { recorded } }
+    public var requests: [Recorded] { lock.withLock { recorded } }
     /// Protocol violations seen (empty when the client behaves).
-    var violations: [String] { lock.withLock { problems } }
+    public var violations: [String] { lock.withLock { problems } }
     /// The most requests handled at the same time.
-    var peakConcurrency: Int { lock.withLock { peakInFlight } }
+    public var peakConcurrency: Int {
+        lock.withLock { peakInFlight }
+    }
+    /// Connections accepted so far.
+    public var connectionCount: Int { lock.withLock { connections } }
+    /// Requests answered so far.
+    public var requestCount: Int { lock.withLock { recorded.count } }
 
     /// The vector this server returns for `text` at `dimensions`: seeded by FNV-1a of the text,
     /// values in [-2, 2], not normalised.
-    static func vector(for text: String, dimensions: Int) -> [Float] {
+    public static func vector(for text: String, dimensions: Int) -> [Float] {
         var state: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in text.utf8 { state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return (0..<dimensions).map { _ in
@@ -137,13 +158,26 @@ final class FakeGeminiServer: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return  // closed by stop()
             }
-            Thread.detachNewThread { [self] in handle(connection) }
+            lock.withLock { connections += 1 }
+            Thread.detachNewThread { [self] in serve(connection) }
         }
     }
 
-    private func handle(_ connection: Int32) {
+    /// One connection: one request, or (keep-alive) requests until the client closes or idles 10 s.
+    private func serve(_ connection: Int32) {
         defer { close(connection) }
-        guard let request = readRequest(connection) else { return }
+        var time = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var pending: [UInt8] = []
+        repeat {
+            guard let request = readRequest(connection, &pending), handle(connection, request) else { return }
+        } while keepAlive
+    }
+
+    /// Answers one request; false when the connection must close.
+    private func handle(_ connection: Int32, _ request: Recorded) -> Bool {
         lock.lock()
         recorded.append(request)
         inFlight += 1
@@ -157,9 +191,10 @@ final class FakeGeminiServer: @unchecked Sendable {
         case .respond(let status, let headers, let body):
             write(connection, status: status, headers: headers, body: body)
         case .close:
-            return
+            return false
         case .truncate:
             send(connection, Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"embedding\": {\"val".utf8))
+            return false
         case .delay(let delay):
             pause(delay)
             answer(connection, request)
@@ -167,6 +202,7 @@ final class FakeGeminiServer: @unchecked Sendable {
             if let slow { pause(slow) }
             answer(connection, request)
         }
+        return true
     }
 
     private func pause(_ duration: Duration) {
@@ -179,7 +215,8 @@ final class FakeGeminiServer: @unchecked Sendable {
         write(connection, status: status, headers: [:], body: Self.errorBody(status, googleStatus, message))
     }
 
-    static func errorBody(_ code: Int, _ status: String, _ message: String, details: String = "") -> String {
+    /// Google's error envelope.
+    public static func errorBody(_ code: Int, _ status: String, _ message: String, details: String = "") -> String {
         let escaped = message.replacingOccurrences(of: "\"", with: "\\\"")
         return #"{"error": {"code": \#(code), "message": "\#(escaped)", "status": "\#(status)"\#(details.isEmpty ? "" : ", \"details\": \(details)")}}"#
     }
@@ -190,6 +227,10 @@ final class FakeGeminiServer: @unchecked Sendable {
     ]
 
     private func answer(_ connection: Int32, _ request: Recorded) {
+        let cacheKey = request.method + " " + request.target + " " + (request.headers["x-goog-api-key"] ?? "") + String(decoding: request.body, as: UTF8.self)
+        if let cached = lock.withLock({ answers[cacheKey] }) {
+            return write(connection, status: 200, headers: [:], body: cached)
+        }
         guard request.method == "POST" else { return violation(connection, 405, "INVALID_ARGUMENT", "method \(request.method) is not POST") }
         guard !request.target.contains("key=") else { return violation(connection, 400, "INVALID_ARGUMENT", "the API key is in the URL") }
         guard request.headers["x-goog-api-key"] == apiKey else {
@@ -248,26 +289,28 @@ final class FakeGeminiServer: @unchecked Sendable {
         let body = method == "embedContent"
             ? #"{"embedding": \#(encode(vectors[0]))}"#
             : #"{"embeddings": [\#(vectors.map(encode).joined(separator: ","))]}"#
+        lock.withLock { answers[cacheKey] = body }
         write(connection, status: 200, headers: [:], body: body)
     }
 
     // MARK: HTTP/1.1
 
-    private func readRequest(_ connection: Int32) -> Recorded? {
-        var buffer: [UInt8] = []
+    /// One request from `connection`; `buffer` holds bytes read past it (the next request).
+    private func readRequest(_ connection: Int32, _ buffer: inout [UInt8]) -> Recorded? {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?
-        while headerEnd == nil {
-            let count = recv(connection, &chunk, chunk.count, 0)
-            if count <= 0 { return nil }
-            buffer += chunk[0..<count]
+        while true {
             if buffer.count >= 4 {
                 for index in 0...(buffer.count - 4) where buffer[index..<(index + 4)].elementsEqual(separator) {
                     headerEnd = index
                     break
                 }
             }
+            if headerEnd != nil { break }
+            let count = recv(connection, &chunk, chunk.count, 0)
+            if count <= 0 { return nil }
+            buffer += chunk[0..<count]
         }
         let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
         var lines = head.components(separatedBy: "\r\n")
@@ -288,13 +331,14 @@ final class FakeGeminiServer: @unchecked Sendable {
             if count <= 0 { return nil }
             body += chunk[0..<count]
         }
+        buffer = Array(body.dropFirst(length))
         return Recorded(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: Data(body.prefix(length)))
     }
 
     private func write(_ connection: Int32, status: Int, headers: [String: String], body: String) {
         let payload = Array(body.utf8)
         var head = "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Error")\r\nContent-Type: application/json; charset=UTF-8\r\n"
-        head += "Content-Length: \(payload.count)\r\nConnection: close\r\n"
+        head += "Content-Length: \(payload.count)\r\n" + (keepAlive ? "" : "Connection: close\r\n")
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         send(connection, Array(head.utf8) + payload)
@@ -310,7 +354,9 @@ final class FakeGeminiServer: @unchecked Sendable {
     }
 }
 
-struct FakeServerError: Error, CustomStringConvertible {
-    var description: String
+/// The fake server could not start.
+public struct FakeServerError: Error, CustomStringConvertible {
+    /// What failed.
+    public var description: String
     init(_ description: String) { self.description = description }
 }
