@@ -27,17 +27,6 @@ public struct NativeWorkerConfiguration: Sendable {
             concurrency: concurrency, burst: burst, shutdownGrace: shutdownGrace, heartbeatInterval: maintenanceInterval,
             jobMonitoringInterval: maintenanceInterval, maintenanceInterval: maintenanceInterval)
     }
-
-    /// The worker's name.
-    public var name: String {
-        get { driver.name }
-        set { driver.name = newValue }
-    }
-    /// After a graceful-shutdown request, how long running jobs may take before they are cancelled.
-    public var shutdownGrace: Duration? {
-        get { processor.shutdownGrace }
-        set { processor.shutdownGrace = newValue }
-    }
 }
 
 extension JobProcessor where Driver == NativeQueueDriver {

@@ -29,37 +29,6 @@ public struct RQWorkerConfiguration: Sendable {
         // caller's `shutdownGrace` (the worker command's --shutdown-timeout) cuts it.
         processor = JobProcessorConfiguration(concurrency: concurrency, burst: burst, shutdownGrace: nil)
     }
-
-    /// The worker's name.
-    public var name: String {
-        get { driver.name }
-        set { driver.name = newValue }
-    }
-    /// How often a running job's busy heartbeat runs. Default: `.seconds(30)`.
-    public var jobMonitoringInterval: Duration {
-        get { processor.jobMonitoringInterval }
-        set { processor.jobMonitoringInterval = newValue }
-    }
-    /// How often RQ's registry maintenance runs (it also runs at start). Default: `.seconds(600)`.
-    public var maintenanceInterval: Duration {
-        get { processor.maintenanceInterval }
-        set { processor.maintenanceInterval = newValue }
-    }
-    /// How often the idle heartbeat runs at most. Default: `.seconds(1)`.
-    public var heartbeatInterval: Duration {
-        get { processor.heartbeatInterval }
-        set { processor.heartbeatInterval = newValue }
-    }
-    /// See `RQDriverConfiguration.vanishedWorkerGrace`. Default: `.seconds(15)`.
-    public var vanishedWorkerGrace: Duration? {
-        get { driver.vanishedWorkerGrace }
-        set { driver.vanishedWorkerGrace = newValue }
-    }
-    /// After a graceful-shutdown request, how long running jobs may take. Default: `nil` (until cancelled).
-    public var shutdownGrace: Duration? {
-        get { processor.shutdownGrace }
-        set { processor.shutdownGrace = newValue }
-    }
 }
 
 extension JobProcessor where Driver == RQWorkerDriver {

@@ -200,21 +200,7 @@ enum LoadGenerator {
     }
 
     static func uploadRequest(jobPostID: UUID, pdf: [UInt8]) -> [UInt8] {
-        let boundary = "----bench-boundary-7d1f0c"
-        var body: [UInt8] = []
-        func part(_ disposition: String, _ value: [UInt8], contentType: String? = nil) {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; \(disposition)\r\n".utf8)
-            if let contentType { body += Array("Content-Type: \(contentType)\r\n".utf8) }
-            body += Array("\r\n".utf8) + value + Array("\r\n".utf8)
-        }
-        part("name=\"file\"; filename=\"resume.pdf\"", pdf, contentType: "application/pdf")
-        part("name=\"candidate_name\"", Array("Jane Doe".utf8))
-        part("name=\"candidate_email\"", Array("jane@example.com".utf8))
-        part("name=\"job_post_id\"", Array(jobPostID.uuidString.lowercased().utf8))
-        part("name=\"seniority_level\"", Array("SENIOR".utf8))
-        body += Array("--\(boundary)--\r\n".utf8)
-        let head = "POST /resumes/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(body.count)\r\n\r\n"
-        return Array(head.utf8) + body
+        bench.uploadRequest(fileName: "resume.pdf", bytes: pdf, contentType: "application/pdf", candidate: "Jane Doe", email: "jane@example.com", jobPostID: jobPostID)
     }
 
     static func canConnect(port: Int) -> Bool {

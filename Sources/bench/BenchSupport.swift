@@ -2,6 +2,7 @@ import AppConfig
 import ApplicationStore
 import ArgumentParser
 import Foundation
+import ProcessSupport
 import Gemini
 import HTTPAPI
 import LocalProviders
@@ -46,19 +47,24 @@ struct RunningGroup: Sendable {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound to port 0, then released).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ValidationError("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+/// A free TCP port on 127.0.0.1.
+func freeLoopbackPort() throws -> Int { try LoopbackPort.free() }
+
+/// A `POST /resumes/upload` request as raw HTTP/1.1 bytes: the file part and the four form fields.
+func uploadRequest(fileName: String, bytes: [UInt8], contentType: String, candidate: String, email: String, jobPostID: UUID) -> [UInt8] {
+    let boundary = "----bench-boundary-7d1f0c"
+    var body: [UInt8] = []
+    func part(_ disposition: String, _ value: [UInt8], contentType: String? = nil) {
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; \(disposition)\r\n".utf8)
+        if let contentType { body += Array("Content-Type: \(contentType)\r\n".utf8) }
+        body += Array("\r\n".utf8) + value + Array("\r\n".utf8)
     }
-    guard ok else { throw ValidationError("cannot bind a loopback port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    part("name=\"file\"; filename=\"\(fileName)\"", bytes, contentType: contentType)
+    part("name=\"candidate_name\"", Array(candidate.utf8))
+    part("name=\"candidate_email\"", Array(email.utf8))
+    part("name=\"job_post_id\"", Array(jobPostID.uuidString.lowercased().utf8))
+    part("name=\"seniority_level\"", Array("SENIOR".utf8))
+    body += Array("--\(boundary)--\r\n".utf8)
+    let head = "POST /resumes/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(body.count)\r\n\r\n"
+    return Array(head.utf8) + body
 }

@@ -94,21 +94,8 @@ final class UploadClient: Sendable {
     var uploadedIDs: [UUID] { ids.withLock { $0 } }
 
     static func request(_ fixture: Fixture, index: Int, jobPostID: UUID) -> [UInt8] {
-        let boundary = "----bench-pipeline-4b1e9a"
-        var body: [UInt8] = []
-        func part(_ disposition: String, _ value: [UInt8], contentType: String? = nil) {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; \(disposition)\r\n".utf8)
-            if let contentType { body += Array("Content-Type: \(contentType)\r\n".utf8) }
-            body += Array("\r\n".utf8) + value + Array("\r\n".utf8)
-        }
-        part("name=\"file\"; filename=\"\(fixture.name)\"", fixture.bytes, contentType: fixture.contentType)
-        part("name=\"candidate_name\"", Array("Candidate \(index)".utf8))
-        part("name=\"candidate_email\"", Array("candidate\(index)@example.com".utf8))
-        part("name=\"job_post_id\"", Array(jobPostID.uuidString.lowercased().utf8))
-        part("name=\"seniority_level\"", Array("SENIOR".utf8))
-        body += Array("--\(boundary)--\r\n".utf8)
-        let head = "POST /resumes/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(body.count)\r\n\r\n"
-        return Array(head.utf8) + body
+        uploadRequest(fileName: fixture.name, bytes: fixture.bytes, contentType: fixture.contentType, candidate: "Candidate \(index)",
+                      email: "candidate\(index)@example.com", jobPostID: jobPostID)
     }
 
     /// One connection: takes the next request until none is left (blocking; runs on its own thread).

@@ -123,17 +123,17 @@ struct RunWorker: AsyncParsableCommand {
                 var settings = RQWorkerConfiguration(
                     queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
                     concurrency: running, withScheduler: withScheduler)
-                if let name { settings.name = name }
-                settings.maintenanceInterval = .seconds(maintenanceInterval)
-                settings.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
-                settings.shutdownGrace = .seconds(shutdownTimeout)
+                if let name { settings.driver.name = name }
+                settings.processor.maintenanceInterval = .seconds(maintenanceInterval)
+                settings.driver.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
+                settings.processor.shutdownGrace = .seconds(shutdownTimeout)
                 let worker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
                 statistics = { worker.statistics }
             } else {
                 var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
-                settings.shutdownGrace = .seconds(shutdownTimeout)
-                if let name { settings.name = name }
+                settings.processor.shutdownGrace = .seconds(shutdownTimeout)
+                if let name { settings.driver.name = name }
                 let worker = NativeWorker(
                     redis: redis, queue: NativeQueueClient(redis: redis), handlers: handlers, configuration: settings, logger: logger)
                 services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))

@@ -15,7 +15,7 @@ struct RQWorkerTests {
             let store = RQStore(redis: redis)
             let job = try await store.queue(queueName).enqueue(RQCall("resume_processor.jobs.sleep", args: [.float(1.5)]))
             var settings = RQWorkerConfiguration(queues: [queueName], burst: true)
-            settings.jobMonitoringInterval = .milliseconds(300)
+            settings.processor.jobMonitoringInterval = .milliseconds(300)
             let worker = RQWorker(redis: redis, handlers: .builtIns, configuration: settings, logger: TestEnvironment.logger)
             let run = Task { try await worker.run() }
             // Generous waits: conditions, not timings (the suite runs many tests in parallel on two cores).
@@ -43,7 +43,7 @@ struct RQWorkerTests {
         let store = RQStore(redis: redis)
         var settings = RQWorkerConfiguration(name: "restart-" + UUID().uuidString.prefix(8).lowercased(), queues: [queueName],
                                              dequeueTimeout: .seconds(1), concurrency: 2)
-        settings.heartbeatInterval = .milliseconds(200)
+        settings.processor.heartbeatInterval = .milliseconds(200)
         let worker = RQWorker(redis: redis, handlers: .builtIns, configuration: settings, logger: TestEnvironment.logger)
         let run = Task { try await worker.run() }
         let first = try await store.queue(queueName).enqueue(RQCall("resume_processor.jobs.echo", args: [.int(1)]))
@@ -58,7 +58,7 @@ struct RQWorkerTests {
         try await waitUntil(.seconds(20), "the second job to finish after the restart") {
             try await store.fetchJob(second.id)?.status == .finished
         }
-        let key = RedisArgument("rq:worker:\(settings.name)")
+        let key = RedisArgument("rq:worker:\(settings.driver.name)")
         try await waitUntil(.seconds(5), "the worker to register again") {
             try await redis.send("SISMEMBER", "rq:workers", key).int == 1
         }
