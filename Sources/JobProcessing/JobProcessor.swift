@@ -95,12 +95,16 @@ public final class JobProcessor<Driver: JobQueueDriver>: Service, Sendable {
         }
     }
 
-    /// After a graceful-shutdown request, waits `grace`, then cancels the jobs still running.
+    /// After a graceful-shutdown request (SIGTERM through the service group), waits `grace`, then
+    /// cancels the jobs still running. A stop asked by the queue (RQ's `shutdown` command) or by
+    /// ``requestStop()`` is warm and waits for the jobs, as RQ's does.
     private func watchGrace(_ grace: Duration) async {
-        while !stopping.load(ordering: .relaxed) {
-            do { try await Task.sleep(for: .milliseconds(50)) } catch { return }
+        do {
+            try await gracefulShutdown()
+            try await Task.sleep(for: grace)
+        } catch {
+            return
         }
-        do { try await Task.sleep(for: grace) } catch { return }
         guard running.count > 0 else { return }
         logger.warning("shutdown grace expired; cancelling running jobs", metadata: ["worker.name": "\(driver.workerName)"])
         running.cancelAll()

@@ -5,7 +5,7 @@ public struct JobProcessorConfiguration: Sendable {
     public var concurrency: Int
     /// Exit once the queue is drained and nothing runs (like `rq worker --burst`). Default: `false`.
     public var burst: Bool
-    /// After a graceful-shutdown request, how long running jobs may take before they are cancelled
+    /// After a graceful shutdown of the processor's service, how long running jobs may take before they are cancelled
     /// and recorded as interrupted (``JobFailure/shutDown``); `nil` waits for them until the
     /// processor's task is cancelled. Default: `.seconds(30)`.
     public var shutdownGrace: Duration?

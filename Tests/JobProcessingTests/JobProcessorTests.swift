@@ -183,6 +183,21 @@ struct JobProcessorTests {
         #expect(worker.statistics == WorkerStatistics(finished: 0, retried: 1, failed: 1))
     }
 
+    @Test func aStopAskedByTheQueueIsWarmAndOutlastsTheGrace() async throws {
+        // RQ's `shutdown` command: no more dequeues, the running job finishes even past the grace.
+        let driver = InMemoryDriver()
+        driver.enqueue(.init(id: "running", function: "sleep", args: [.int(400)]))
+        let probe = Probe()
+        let worker = processor(driver, probe, concurrency: 1, burst: false, grace: .milliseconds(50))
+        let run = Task { try await worker.run() }
+        try await waitUntil(.seconds(10), "the job to run") { probe.state.withLock { $0.running } == 1 }
+        driver.enqueue(.init(id: "waiting", function: "ok"))
+        try #require(driver.state.withLock { $0.control }).requestShutdown()
+        try await run.value
+        #expect(driver.ended.map(\.label) == ["finished"])
+        #expect(driver.state.withLock { $0.queue.map(\.id) } == ["waiting"])
+    }
+
     @Test func cancellingTheProcessorRecordsRunningJobsAndDeregisters() async throws {
         let driver = InMemoryDriver()
         driver.enqueue(.init(id: "long", function: "sleep", args: [.int(30_000)]))
