@@ -33,16 +33,7 @@ public struct NativeJobEnqueuer: JobEnqueuer {
     /// `HGETALL job:{id}`.
     public func status(jobID: String) async throws -> JobStatusReport? {
         guard let job = try await queue.job(jobID) else { return nil }
-        var details: [(String, JSONValue)] = [
-            ("function", .string(job.function)),
-            ("args", .raw((try? PythonJSON.encode(.list(job.args))) ?? Array("[]".utf8))),
-            ("attempts", .int(job.attempts)), ("max_attempts", .int(job.maxAttempts)),
-            ("created_at", Timestamp.value(job.createdAt)), ("started_at", Timestamp.value(job.startedAt)),
-            ("ended_at", Timestamp.value(job.endedAt)), ("worker", .optional(job.worker)),
-            ("error", .optional(job.error.flatMap { $0.isEmpty ? nil : $0 })),
-        ]
-        details.append(("result", job.result.map { .raw((try? PythonJSON.encode($0)) ?? Array("null".utf8)) } ?? .null))
-        return JobStatusReport(id: job.id, mode: .native, status: job.status.rawValue, details: details)
+        return JobStatusReport(id: job.id, mode: .native, status: job.status.rawValue, details: .native(job))
     }
 
     /// Waiting, delayed and dead-lettered counts.

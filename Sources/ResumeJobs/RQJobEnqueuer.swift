@@ -37,26 +37,8 @@ public struct RQJobEnqueuer: JobEnqueuer {
     /// `Job.fetch` plus `latest_result()`.
     public func status(jobID: String) async throws -> JobStatusReport? {
         guard RQJob.isValidID(jobID), let job = try await store.fetchJob(jobID) else { return nil }
-        var details: [(String, JSONValue)] = [
-            ("function", .string(job.call.functionName)),
-            ("args", .raw((try? PythonJSON.encode(.list(job.call.args))) ?? Array("[]".utf8))),
-            ("origin", .optional(job.origin)),
-            ("created_at", Timestamp.value(job.createdAt)), ("enqueued_at", Timestamp.value(job.enqueuedAt)),
-            ("started_at", Timestamp.value(job.startedAt)), ("ended_at", Timestamp.value(job.endedAt)),
-            ("worker", .optional(job.workerName)), ("retries_left", job.retriesLeft.map(JSONValue.int) ?? .null),
-        ]
-        if let result = try? await store.latestResult(jobID) {
-            var members: [(String, JSONValue)] = [("type", .string(String(describing: result.kind)))]
-            if let value = result.returnValue {
-                members.append(("return_value", .raw((try? PythonJSON.encode(value)) ?? Array("null".utf8))))
-            }
-            if let exception = result.exceptionText { members.append(("exception", .string(String(exception.suffix(2000))))) }
-            members.append(("created_at", Timestamp.value(result.createdAt)))
-            details.append(("latest_result", .object(members)))
-        } else {
-            details.append(("latest_result", .null))
-        }
-        return JobStatusReport(id: job.id, mode: .rq, status: job.status.rawValue, details: details)
+        let latest = try? await store.latestResult(jobID)
+        return JobStatusReport(id: job.id, mode: .rq, status: job.status.rawValue, details: .rq(job, latestResult: latest))
     }
 
     /// Queue length and the registry sizes of the queue.
