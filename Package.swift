@@ -182,7 +182,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle", "AppConfig", "ResumeJobs",
+                "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle", "AppConfig", "ResumeJobs", "Timestamps",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 // The API's metrics go to swift-prometheus's registry directly (no global

@@ -1,4 +1,3 @@
-import ResumeJobs
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -34,18 +33,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.headers = headers
     }
 
-    /// The JSON body.
-    public var body: JSONValue {
-        var members: [(String, JSONValue)] = [("code", .string(code)), ("message", .string(message))]
-        if let fields {
-            members.append(("fields", .object(fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
-        }
-        return .object([("error", .object(members))])
+    /// The JSON body, `fields` in key order.
+    var body: ErrorEnvelope {
+        ErrorEnvelope(code: code, message: message, fields: fields)
     }
 
     /// The response Hummingbird sends.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONResponse.make(status: status, body, headers: headers)
+        var response = try JSONResponse.make(status: status, body, headers: headers)
         if closeConnection { response.headers[.connection] = "close" }
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         if code == "busy" { response.headers[.retryAfter] = "1" }
@@ -67,26 +62,5 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     /// 503 `service_unavailable`.
     public static func unavailable(_ message: String) -> APIError {
         APIError(.serviceUnavailable, code: "service_unavailable", message: message)
-    }
-}
-
-/// JSON response construction.
-enum JSONResponse {
-    static func make(status: HTTPResponse.Status = .ok, _ value: JSONValue, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json"
-        let bytes = value.bytes
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        fields[.contentLength] = String(bytes.count)
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
-    }
-
-    static func text(status: HTTPResponse.Status = .ok, _ bytes: [UInt8], contentType: String) -> Response {
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        return Response(
-            status: status, headers: [.contentType: contentType, .contentLength: String(bytes.count)],
-            body: ResponseBody(byteBuffer: buffer))
     }
 }

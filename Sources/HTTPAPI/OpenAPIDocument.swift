@@ -1,4 +1,3 @@
-import ResumeJobs
 /// The OpenAPI 3.1 description of the API, served at `GET /openapi.json`.
 ///
 /// Hand-written JSON (not generated from the router), so the test that compares it with the
@@ -280,7 +279,4 @@ public enum OpenAPIDocument {
       }
     }
     """#
-
-    /// The document as bytes.
-    public static var json: JSONValue { .raw(Array(text.utf8)) }
 }

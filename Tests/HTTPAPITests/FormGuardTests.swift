@@ -110,16 +110,16 @@ import Testing
     @Test func displayFileNamesAreCappedInBytesAndLoseBidiControls() throws {
         // One grapheme: "e" and 100 000 combining acute accents (200 001 bytes).
         let accents = "e" + String(repeating: "\u{301}", count: 100_000)
-        let capped = try #require(ResumeAPI.displayFilename(accents))
-        #expect(capped.utf8.count <= ResumeAPI.maxFilenameBytes)
-        #expect(capped.unicodeScalars.count <= ResumeAPI.maxFilenameBytes)
+        let capped = try #require(DisplayFilename.make(accents))
+        #expect(capped.utf8.count <= DisplayFilename.maxBytes)
+        #expect(capped.unicodeScalars.count <= DisplayFilename.maxBytes)
         #expect(capped.unicodeScalars.first == "e")
         // A multi-byte scalar at the cap is dropped whole, never split.
-        let cut = try #require(ResumeAPI.displayFilename(String(repeating: "a", count: 254) + "é.pdf"))
+        let cut = try #require(DisplayFilename.make(String(repeating: "a", count: 254) + "é.pdf"))
         #expect(cut == String(repeating: "a", count: 254))
-        #expect(ResumeAPI.displayFilename("cv\u{202E}fdp.exe") == "cvfdp.exe")
-        #expect(ResumeAPI.displayFilename("\u{2066}a\u{2069}\u{200F}b\u{61C}.pdf") == "ab.pdf")
-        #expect(ResumeAPI.displayFilename("C:\\Users\\x\\résumé.pdf") == "résumé.pdf")
-        #expect(ResumeAPI.displayFilename("\u{202E}") == nil)
+        #expect(DisplayFilename.make("cv\u{202E}fdp.exe") == "cvfdp.exe")
+        #expect(DisplayFilename.make("\u{2066}a\u{2069}\u{200F}b\u{61C}.pdf") == "ab.pdf")
+        #expect(DisplayFilename.make("C:\\Users\\x\\résumé.pdf") == "résumé.pdf")
+        #expect(DisplayFilename.make("\u{202E}") == nil)
     }
 }
