@@ -64,39 +64,3 @@ public protocol JobQueueDriver: Sendable {
     /// Takes the worker out of the queue's records; unfinished jobs go back to the queue.
     func deregister() async throws
 }
-
-/// What the worker is doing, as the idle heartbeat reports it.
-public enum WorkerActivity: String, Sendable, Hashable {
-    /// No job is running.
-    case idle
-    /// At least one job is running.
-    case busy
-}
-
-/// A driver's answer to an idle heartbeat.
-public struct DriverHeartbeat: Sendable, Hashable {
-    /// Dequeuing is paused (RQ's `rq suspend`); the processor asks again a second later.
-    public var paused: Bool
-    /// Queue lengths sampled on the way, for the `worker_queue_length` gauge.
-    public var queueLengths: [String: Int]
-
-    /// Creates an answer.
-    public init(paused: Bool = false, queueLengths: [String: Int] = [:]) {
-        self.paused = paused
-        self.queueLengths = queueLengths
-    }
-}
-
-/// The jobs a ``JobQueueDriver/start(_:)`` call started, and how many it failed unread.
-public struct JobStarts<Lease: Sendable>: Sendable {
-    /// Started jobs, in dequeue order.
-    public var jobs: [ClaimedJob<Lease>]
-    /// Jobs the driver failed at once because their records could not be read.
-    public var failed: Int
-
-    /// Creates a result.
-    public init(jobs: [ClaimedJob<Lease>] = [], failed: Int = 0) {
-        self.jobs = jobs
-        self.failed = failed
-    }
-}
