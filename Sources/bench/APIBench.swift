@@ -45,6 +45,9 @@ struct APIBench: AsyncParsableCommand {
         """)
     var quickAck = false
 
+    @Option(help: "Also write an SVG bar chart of the median uploads/s measured (Swift and FastAPI) to this path.")
+    var chart: String?
+
     func run() async throws {
         guard let baseURL = dbURL ?? ProcessInfo.processInfo.environment["DB_URL"] else {
             throw ValidationError("set DB_URL or --db-url (e.g. source .data/services/env)")
@@ -158,11 +161,29 @@ struct APIBench: AsyncParsableCommand {
                          swiftMedian, pythonMedian, swiftMedian / max(pythonMedian, 0.001), rows))
             print(String(format: "median server CPU per upload: swift %.2f ms, fastapi %.2f ms, ratio %.2f",
                          median(swiftCPU), median(pythonCPU), median(pythonCPU) / max(median(swiftCPU), 0.0001)))
+            if let chart {
+                try makeChart(swift: swiftMedian, fastAPI: pythonMedian).write(toFile: chart)
+                print("Chart: \(chart)")
+            }
             await cleanUp()
         } catch {
             await cleanUp()
             throw error
         }
+    }
+
+    /// The chart of one run: the median uploads/s of each server, FastAPI's with the ratio to it.
+    func makeChart(swift: Double, fastAPI: Double) -> SVGChart {
+        let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        return SVGChart(
+            title: "bench api: POST /resumes/upload per second (median of \(rounds) rounds)",
+            subtitle: "\(date) · \(fileBytes / 1024) KB PDF · \(connections) connections · \(seconds) s rounds · "
+                + "uvicorn workers: \(uvicornWorkers) · quick ACKs: \(quickAck ? "on" : "off")",
+            unit: "uploads/s",
+            bars: [
+                SVGChart.Bar(label: "Swift api run", value: swift, note: String(format: "%.2f× FastAPI", swift / max(fastAPI, 0.001))),
+                SVGChart.Bar(label: "FastAPI + uvicorn", value: fastAPI, note: "1.00×", color: SVGChart.pythonColor),
+            ])
     }
 
     /// `compat/.venv-bench` with `compat/bench/requirements.txt`, created on first use; returns its python.

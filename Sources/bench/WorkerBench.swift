@@ -40,6 +40,9 @@ struct WorkerBench: AsyncParsableCommand {
     @Option(help: "Python with rq==2.12.0 installed (compat/run.sh creates it).")
     var python = "compat/.venv-rq212/bin/python"
 
+    @Option(help: "Also write an SVG bar chart of the no-op jobs/s measured (Swift and the Python workers) to this path.")
+    var chart: String?
+
     func validate() throws {
         guard !concurrency.isEmpty, concurrency.allSatisfy({ $0 >= 1 }), ioConcurrency >= 1 else {
             throw ValidationError("concurrencies must be at least 1")
@@ -113,8 +116,28 @@ struct WorkerBench: AsyncParsableCommand {
         print(String(format: "Goals: no-op ≥ 25× SimpleWorker: %@ (%.1f× at concurrency %d); I/O-bound ≥ 90 %% of ideal: %@ (%.1f %%)",
                      swiftRate / simpleRate >= 25 ? "met" : "NOT met", swiftRate / simpleRate, best.concurrency,
                      ideal / ioSeconds >= 0.9 ? "met" : "NOT met", ideal / ioSeconds * 100))
+        if let chart {
+            try Self.makeChart(swift: swiftDrains.map { ($0.concurrency, Double(jobs) / $0.seconds) }, simple: simpleRate, fork: forkRate,
+                           jobs: jobs, forkJobs: forkJobs).write(toFile: chart)
+            print("Chart: \(chart)")
+        }
         for queue in swiftQueues + [simpleQueue, forkQueue, ioQueue] { try await Self.clean(redis, queue: queue) }
         await redis.shutdown()
+    }
+
+    /// The chart of one run's no-op drains: a bar per Swift concurrency, then the two Python workers,
+    /// each with its ratio to `SimpleWorker`.
+    static func makeChart(swift: [(concurrency: Int, rate: Double)], simple: Double, fork: Double, jobs: Int, forkJobs: Int) -> SVGChart {
+        func ratio(_ rate: Double) -> String { String(format: "%.1f×", rate / simple) }
+        var bars = swift.map { SVGChart.Bar(label: "Swift worker --rq, concurrency \($0.concurrency)", value: $0.rate, note: ratio($0.rate)) }
+        bars.append(SVGChart.Bar(label: "Python RQ 2.12 SimpleWorker", value: simple, note: "1.0×", color: SVGChart.pythonColor))
+        bars.append(SVGChart.Bar(label: "Python RQ 2.12 Worker (fork per job)", value: fork,
+                                 note: String(format: "%.2f×", fork / simple), color: SVGChart.pythonColor))
+        let date = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        return SVGChart(
+            title: "bench worker: no-op RQ jobs drained per second",
+            subtitle: "\(date) · \(jobs) jobs per drain (forking Worker: \(forkJobs)) · × = vs SimpleWorker, same run",
+            unit: "jobs/s", bars: bars)
     }
 
     static func suffix() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
