@@ -193,20 +193,19 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-private struct UnkeyedContainer: UnkeyedEncodingContainer {
-    let array: ArrayBuilder
-    let codingPath: [any CodingKey]
-    var count: Int { array.items.count }
+/// The primitive `encode` overloads both unkeyed and single-value containers need, written once:
+/// each value becomes a node handed to ``put(_:)``.
+private protocol NodeSink {
+    func put(_ node: JSONNode)
+}
 
-    private func append(_ node: JSONNode) { array.items.append(.value(node)) }
-    private func number(_ value: some BinaryInteger) { append(.number(String(value))) }
-    private var nextKey: PlainKey { PlainKey(intValue: count) }
-
-    mutating func encodeNil() throws { append(.null) }
-    mutating func encode(_ value: Bool) throws { append(.bool(value)) }
-    mutating func encode(_ value: String) throws { append(.string(value)) }
-    mutating func encode(_ value: Double) throws { append(.double(value)) }
-    mutating func encode(_ value: Float) throws { append(.double(Double(value))) }
+extension NodeSink {
+    private func number(_ value: some BinaryInteger) { put(.number(String(value))) }
+    mutating func encodeNil() throws { put(.null) }
+    mutating func encode(_ value: Bool) throws { put(.bool(value)) }
+    mutating func encode(_ value: String) throws { put(.string(value)) }
+    mutating func encode(_ value: Double) throws { put(.double(value)) }
+    mutating func encode(_ value: Float) throws { put(.double(Double(value))) }
     mutating func encode(_ value: Int) throws { number(value) }
     mutating func encode(_ value: Int8) throws { number(value) }
     mutating func encode(_ value: Int16) throws { number(value) }
@@ -217,6 +216,16 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { number(value) }
     mutating func encode(_ value: UInt32) throws { number(value) }
     mutating func encode(_ value: UInt64) throws { number(value) }
+}
+
+private struct UnkeyedContainer: UnkeyedEncodingContainer, NodeSink {
+    let array: ArrayBuilder
+    let codingPath: [any CodingKey]
+    var count: Int { array.items.count }
+
+    func put(_ node: JSONNode) { array.items.append(.value(node)) }
+    private var nextKey: PlainKey { PlainKey(intValue: count) }
+
     mutating func encode(_ value: some Encodable) throws {
         array.items.append(try EncodingSlot.box(value, codingPath: codingPath + [nextKey]))
     }
@@ -242,28 +251,12 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     }
 }
 
-private struct SingleValueContainer: SingleValueEncodingContainer {
+private struct SingleValueContainer: SingleValueEncodingContainer, NodeSink {
     let encoder: OrderedEncoding
     var codingPath: [any CodingKey] { encoder.codingPath }
 
-    private func set(_ node: JSONNode) { encoder.slot = .value(node) }
-    private func number(_ value: some BinaryInteger) { set(.number(String(value))) }
+    func put(_ node: JSONNode) { encoder.slot = .value(node) }
 
-    mutating func encodeNil() throws { set(.null) }
-    mutating func encode(_ value: Bool) throws { set(.bool(value)) }
-    mutating func encode(_ value: String) throws { set(.string(value)) }
-    mutating func encode(_ value: Double) throws { set(.double(value)) }
-    mutating func encode(_ value: Float) throws { set(.double(Double(value))) }
-    mutating func encode(_ value: Int) throws { number(value) }
-    mutating func encode(_ value: Int8) throws { number(value) }
-    mutating func encode(_ value: Int16) throws { number(value) }
-    mutating func encode(_ value: Int32) throws { number(value) }
-    mutating func encode(_ value: Int64) throws { number(value) }
-    mutating func encode(_ value: UInt) throws { number(value) }
-    mutating func encode(_ value: UInt8) throws { number(value) }
-    mutating func encode(_ value: UInt16) throws { number(value) }
-    mutating func encode(_ value: UInt32) throws { number(value) }
-    mutating func encode(_ value: UInt64) throws { number(value) }
     mutating func encode(_ value: some Encodable) throws {
         encoder.slot = try EncodingSlot.box(value, codingPath: codingPath)
     }

@@ -37,10 +37,13 @@ struct NativeQueueTests {
             let connection = try await redis.makeDedicatedConnection()
             defer { connection.close() }
             var job = try #require(try await queue.dequeue(worker: "w1", on: connection, timeout: .seconds(1)))
-            #expect(try await queue.fail(job, worker: "w1", error: "TimeoutError: slow") == true)
+            // One fixed clock for the failure and the promotions: the backoff (0.5–1 s for the first
+            // attempt) is measured from it, not from however long a loaded machine took in between.
+            let failedAt = Date()
+            #expect(try await queue.fail(job, worker: "w1", error: "TimeoutError: slow", now: failedAt) == true)
             #expect(try await queue.job(id)?.status == .retrying)
-            #expect(try await queue.promoteDue(now: Date()) == 0)  // backoff not over yet
-            #expect(try await queue.promoteDue(now: Date().addingTimeInterval(3)) == 1)
+            #expect(try await queue.promoteDue(now: failedAt) == 0)  // backoff not over yet
+            #expect(try await queue.promoteDue(now: failedAt.addingTimeInterval(3)) == 1)
             job = try #require(try await queue.dequeue(worker: "w1", on: connection, timeout: .seconds(1)))
             #expect(job.attempts == 2)
             #expect(try await queue.fail(job, worker: "w1", error: "TimeoutError: slow again") == false)
