@@ -63,7 +63,8 @@ struct RQWorkerTests {
             try await redis.send("SISMEMBER", "rq:workers", key).int == 1
         }
         #expect(try await redis.send("HGET", key, "birth").string != nil)
-        #expect(worker.statistics.finished == 2)
+        // The counters follow the recorded end, a moment after Redis shows it.
+        try await waitUntil(.seconds(5), "both jobs to be counted") { worker.statistics.finished == 2 }
         run.cancel()
         try? await run.value
         await redis.shutdown()
