@@ -45,6 +45,12 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
+        // OpenSSL for Redis over TLS (Debian's hiredis 0.14 has none); only NetworkTransport imports it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -57,10 +63,12 @@ let package = Package(
             dependencies: [.product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: swiftSettings
         ),
+        // Blocking byte streams for clients that bring their own protocol: TCP/Unix sockets and TLS.
+        .target(name: "NetworkTransport", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis", "ClientSupport",
+                "CHiredis", "ClientSupport", "NetworkTransport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -255,7 +263,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "ClientSupport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "ClientSupport", "NetworkTransport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresTests",
             dependencies: ["Postgres", "ApplicationStore", "ClientSupport", "TestSupport"],

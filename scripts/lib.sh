@@ -9,6 +9,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # The Debian packages the project needs to build, test and run.
 SYSTEM_PACKAGES=(
   libhiredis-dev libpq-dev zlib1g-dev      # C libraries behind CHiredis, CLibPQ, CZlib
+  libssl-dev openssl                       # COpenSSL (Redis TLS); openssl makes the test certificates
   redis-server redis-tools                 # Redis server, redis-cli, redis-benchmark
   postgresql postgresql-client             # PostgreSQL server and psql
   poppler-utils                            # pdftotext for local PDF extraction

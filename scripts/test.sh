@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing, starts a private Redis and PostgreSQL (and
-# moto, for the AWS tests) on free loopback ports, runs the Swift tests, the Python compat suite and
+# moto, for the AWS tests, and scripts/topology.sh's TLS and Sentinel servers) on free loopback ports, runs the Swift tests, the Python compat suite and
 # the short chaos suite (scripts/chaos.sh --short, with servers of its own), then stops the servers
 # it started, by pid. Usage: scripts/test.sh [extra swift test arguments]
 set -euo pipefail
@@ -16,6 +16,7 @@ cleanup() {
   local status=$?
   bash "$REPO_ROOT/scripts/services.sh" stop --dir "$SERVICES_DIR" || true
   bash "$REPO_ROOT/scripts/moto.sh" stop --dir "$SERVICES_DIR/moto" || true
+  bash "$REPO_ROOT/scripts/topology.sh" stop --dir "$SERVICES_DIR/topology" || true
   rm -rf "$SERVICES_DIR" "$(cat "$SERVICES_DIR/pg.datadir" 2>/dev/null | xargs -r dirname)" 2>/dev/null || true
   exit $status
 }
@@ -25,6 +26,13 @@ bash "$REPO_ROOT/scripts/services.sh" start --dir "$SERVICES_DIR" --ephemeral
 # shellcheck disable=SC1091
 source "$SERVICES_DIR/env"
 export TEST_REDIS_URL="$REDIS_URL" TEST_DB_URL="$DB_URL" REDIS_SERVER_BIN
+
+# TLS Redis (certificates made now), a master/replica/Sentinel group and a TLS-only PostgreSQL:
+# the TOPO_* variables of Tests/RedisTests/RedisTLSTests, the Sentinel and PostgreSQL TLS tests.
+mkdir -p "$SERVICES_DIR/topology"
+bash "$REPO_ROOT/scripts/topology.sh" start --dir "$SERVICES_DIR/topology"
+# shellcheck disable=SC1091
+source "$SERVICES_DIR/topology/env"
 
 # moto (S3 and a scripted Textract) for Tests/AWSTests: TEST_MOTO_URL, TEST_MOTO_AUTH_*.
 bash "$REPO_ROOT/scripts/moto.sh" start --dir "$SERVICES_DIR/moto"

@@ -21,15 +21,26 @@ public final class RedisClient: Service, Sendable {
     public let configuration: RedisConfiguration
     private let logger: Logger
     private let pool: ConnectionPool<RedisConnection>
+    /// Where the master is, shared by the pooled and the dedicated connections.
+    private let topology: RedisTopology
+    /// In Sentinel mode, the listener for `+switch-master`; `nil` otherwise.
+    private let watcher: SentinelWatcher?
 
     /// Creates a client. No connection is opened until the first command.
     public init(configuration: RedisConfiguration, logger: Logger) {
+        let topology = RedisTopology(configuration: configuration)
+        let watcher = configuration.sentinel == nil ? nil : SentinelWatcher(configuration: configuration, topology: topology, logger: logger)
         self.configuration = configuration
         self.logger = logger
+        self.topology = topology
+        self.watcher = watcher
         self.pool = ConnectionPool(
             maximumConnections: configuration.maximumConnections,
             closedError: { RedisClientError(.poolClosed, "the Redis client was shut down") },
-            factory: { try await RedisConnection.connect(configuration: configuration, logger: logger) }
+            factory: {
+                watcher?.startIfNeeded()
+                return try await RedisConnection.connect(configuration: configuration, topology: topology, logger: logger)
+            }
         )
     }
 
@@ -41,6 +52,7 @@ public final class RedisClient: Service, Sendable {
 
     /// Closes idle connections and refuses further commands.
     public func shutdown() async {
+        watcher?.stop()
         await pool.shutdown()
     }
 
@@ -77,6 +89,7 @@ public final class RedisClient: Service, Sendable {
 
     /// Opens a connection outside the pool, owned by the caller (for blocking pops and long waits).
     public func makeDedicatedConnection() async throws -> RedisConnection {
-        try await RedisConnection.connect(configuration: configuration, logger: logger)
+        watcher?.startIfNeeded()
+        return try await RedisConnection.connect(configuration: configuration, topology: topology, logger: logger)
     }
 }

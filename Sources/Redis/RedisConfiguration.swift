@@ -1,4 +1,5 @@
 import ClientSupport
+import NetworkTransport
 
 /// How to reach a Redis server and how the client behaves towards it.
 public struct RedisConfiguration: Sendable, Hashable {
@@ -10,15 +11,22 @@ public struct RedisConfiguration: Sendable, Hashable {
         case unix(path: String)
     }
 
-    /// Where the server listens. Default: `127.0.0.1:6379`.
+    /// Where the server listens (ignored when ``sentinel`` is set). Default: `127.0.0.1:6379`.
     public var endpoint: Endpoint
+    /// TLS settings; `nil` speaks plain TCP. Default: `nil` (`rediss://` sets it).
+    public var tls: TLSConfiguration?
+    /// The name sent as SNI and matched against the server's certificate; `nil` uses the host
+    /// connected to. Default: `nil` (`rediss://localhost` sets `localhost`).
+    public var serverName: String?
+    /// Where to find the master through Sentinel; `nil` connects to ``endpoint``. Default: `nil`.
+    public var sentinel: RedisSentinelConfiguration?
     /// ACL user name for `AUTH`, if any. Default: `nil`.
     public var username: String?
     /// Password for `AUTH`, if any. Never printed. Default: `nil`.
     public var password: String?
     /// Logical database selected after connecting. Default: `0`.
     public var database: Int
-    /// Bound on establishing one TCP connection. Default: `.seconds(5)`.
+    /// Bound on establishing one connection (TCP connect, TLS handshake). Default: `.seconds(5)`.
     public var connectTimeout: Duration
     /// Bound on waiting for a reply (blocking commands add their own timeout). `nil` waits forever.
     /// Default: `.seconds(30)`.
@@ -45,7 +53,9 @@ public struct RedisConfiguration: Sendable, Hashable {
         reconnectBackoff: Backoff = Backoff(initialDelay: .milliseconds(50), maximumDelay: .seconds(1)),
         reconnectBudget: Duration = .seconds(10),
         maximumConnections: Int = 8,
-        clientName: String? = nil
+        clientName: String? = nil,
+        tls: TLSConfiguration? = nil,
+        sentinel: RedisSentinelConfiguration? = nil
     ) {
         precondition(maximumConnections >= 1, "maximumConnections must be at least 1")
         self.endpoint = endpoint
@@ -58,100 +68,26 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.reconnectBudget = reconnectBudget
         self.maximumConnections = maximumConnections
         self.clientName = clientName
+        self.tls = tls
+        self.sentinel = sentinel
     }
 
-    /// Parses a `REDIS_URL`: `redis://[user:password@]host[:port][/db]` or
-    /// `unix://[user:password@]/path/to.sock[?db=N]`.
+    /// Parses a `REDIS_URL` the way redis-py does: `redis://[[user]:password@]host[:port][/db]`,
+    /// `rediss://…` (TLS, with redis-py's `ssl_*` query options), `unix:///path.sock[?db=N]`, and
+    /// `redis+sentinel://[[user]:password@]host:port[,host:port…]/MASTER[/db]` (also
+    /// `rediss+sentinel://`). See `docs/operations.md` for every option.
     ///
-    /// - Throws: ``RedisClientError`` with code `invalidURL`, or `unsupportedURL` for `rediss://`
-    ///   (TLS is not supported by this client). Messages never repeat the password.
+    /// - Throws: ``RedisClientError`` with code `invalidURL`, or `unsupportedURL` for an option
+    ///   this client cannot honour. Messages never repeat a password.
     public init(url: String) throws(RedisClientError) {
-        self.init()
-        guard let schemeEnd = url.firstRange(of: "://") else {
-            throw RedisClientError(.invalidURL, "REDIS_URL must look like redis://host:port/db (got no scheme)")
-        }
-        let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        var rest = Substring(url[schemeEnd.upperBound...])
-        var query: Substring = ""
-        if let q = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: q)...]
-            rest = rest[..<q]
-        }
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let user = URLText.percentDecoded(userInfo[..<colon])
-                username = user.isEmpty ? nil : user
-                password = URLText.percentDecoded(userInfo[userInfo.index(after: colon)...])
-            } else if !userInfo.isEmpty {
-                // redis-py treats a lone user-info part as the password.
-                password = URLText.percentDecoded(userInfo)
-            }
-        }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            switch parts[0] {
-            case "db":
-                guard let db = Int(parts[1]), db >= 0 else {
-                    throw RedisClientError(.invalidURL, "REDIS_URL has an invalid db query value")
-                }
-                database = db
-            case "password": password = URLText.percentDecoded(parts[1])
-            default: continue
-            }
-        }
-        switch scheme {
-        case "redis", "valkey":
-            var hostPort = rest
-            if let slash = rest.firstIndex(of: "/") {
-                hostPort = rest[..<slash]
-                let dbPart = rest[rest.index(after: slash)...]
-                if !dbPart.isEmpty {
-                    guard let db = Int(dbPart), db >= 0 else {
-                        throw RedisClientError(.invalidURL, "REDIS_URL database must be a number, got '\(dbPart)'")
-                    }
-                    database = db
-                }
-            }
-            var host = "127.0.0.1"
-            var port = 6379
-            if hostPort.hasPrefix("[") {
-                guard let close = hostPort.firstIndex(of: "]") else {
-                    throw RedisClientError(.invalidURL, "REDIS_URL has an unterminated IPv6 address")
-                }
-                host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
-                let after = hostPort[hostPort.index(after: close)...]
-                if after.hasPrefix(":") {
-                    guard let p = Int(after.dropFirst()) else {
-                        throw RedisClientError(.invalidURL, "REDIS_URL port must be a number")
-                    }
-                    port = p
-                }
-            } else if let colon = hostPort.lastIndex(of: ":") {
-                host = String(hostPort[..<colon])
-                guard let p = Int(hostPort[hostPort.index(after: colon)...]) else {
-                    throw RedisClientError(.invalidURL, "REDIS_URL port must be a number")
-                }
-                port = p
-            } else if !hostPort.isEmpty {
-                host = String(hostPort)
-            }
-            if host.isEmpty || host == "localhost" { host = "127.0.0.1" }
-            guard (1...65535).contains(port) else {
-                throw RedisClientError(.invalidURL, "REDIS_URL port \(port) is out of range")
-            }
-            endpoint = .tcp(host: host, port: port)
-        case "unix":
-            guard rest.hasPrefix("/") else {
-                throw RedisClientError(.invalidURL, "unix:// REDIS_URL needs an absolute socket path")
-            }
-            endpoint = .unix(path: String(rest))
-        case "rediss", "valkeys":
-            throw RedisClientError(.unsupportedURL, "TLS (rediss://) is not supported by this client; use redis:// or a TLS proxy such as stunnel")
-        default:
-            throw RedisClientError(.invalidURL, "REDIS_URL scheme '\(scheme)' is not one of redis, unix, rediss")
+        self = try RedisURLParser.parse(url)
+    }
+
+    /// The address data connections go to when there is no Sentinel.
+    var address: TransportAddress {
+        switch endpoint {
+        case .tcp(let host, let port): .tcp(host: host, port: port)
+        case .unix(let path): .unix(path: path)
         }
     }
 
@@ -163,10 +99,15 @@ public struct RedisConfiguration: Sendable, Hashable {
         case (let user?, nil): auth = "\(user)@"
         case (let user, _?): auth = "\(user ?? ""):***@"
         }
+        if let sentinel {
+            let scheme = tls == nil ? "redis+sentinel" : "rediss+sentinel"
+            let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
+            return "\(scheme)://\(auth)\(hosts)/\(sentinel.masterName)/\(database)"
+        }
         switch endpoint {
         case .tcp(let host, let port):
             let shownHost = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(auth)\(shownHost):\(port)/\(database)"
+            return "\(tls == nil ? "redis" : "rediss")://\(auth)\(shownHost):\(port)/\(database)"
         case .unix(let path):
             return "unix://\(auth)\(path)?db=\(database)"
         }

@@ -1,6 +1,6 @@
-internal import CHiredis
 import ClientSupport
 import Logging
+import NetworkTransport
 import Synchronization
 
 #if canImport(Glibc)
@@ -9,11 +9,12 @@ import Glibc
 import Darwin
 #endif
 
-/// One Redis connection over hiredis, owned by a private serial queue.
+/// One Redis connection, owned by a thread of its own.
 ///
-/// The `redisContext` is touched only inside closures run on ``executor``, so it has exactly one
-/// owner and the cooperative thread pool never blocks on socket I/O. Replies are converted to
-/// ``RedisReply`` before the C reply is freed.
+/// The link (a plain or TLS ``ByteStream`` with hiredis's command formatter and RESP reader) is
+/// touched only inside closures run on ``executor``, so it has exactly one owner and the
+/// cooperative thread pool never blocks on socket I/O. Replies are converted to ``RedisReply``
+/// before the C reply is freed. In Sentinel mode each (re)connect asks Sentinel for the master.
 ///
 /// The connection repairs itself: before each operation it checks, without blocking, whether the
 /// server closed the idle socket (after `CLIENT KILL`, a timeout or a restart) and if so reconnects
@@ -25,9 +26,9 @@ import Darwin
 /// A connection serves one task at a time (the pool or the caller guarantees it); it is `Sendable`
 /// so that it can move between tasks.
 public final class RedisConnection: PooledConnection, @unchecked Sendable {
-    // `@unchecked`: `context` is only read or written inside closures on `executor` (a serial
+    // `@unchecked`: `link` is only read or written inside closures on `executor` (a serial
     // queue); `inFlight` is guarded by its Mutex.
-    private var context: UnsafeMutablePointer<redisContext>?
+    private var link: RedisLink?
     private var closed = false
     private let executor: BlockingExecutor
     /// The operation in flight, so cancellation can interrupt it from another thread.
@@ -46,40 +47,42 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     public let configuration: RedisConfiguration
     let logger: Logger
 
-    private init(configuration: RedisConfiguration, logger: Logger) {
+    /// Where the master is, shared with the other connections of the same client.
+    let topology: RedisTopology
+
+    private init(configuration: RedisConfiguration, topology: RedisTopology, logger: Logger) {
         _ = Self.ignoreBrokenPipes
         self.configuration = configuration
+        self.topology = topology
         self.logger = logger
         self.executor = BlockingExecutor(label: "redis.connection")
     }
 
-    /// hiredis writes with `write(2)`: a write to a socket the server (or our own interrupt)
-    /// already closed would raise `SIGPIPE` and kill the process. Ignored process-wide, once, when
-    /// the first connection is made: the write then fails with `EPIPE`, which is an ordinary
-    /// connection error here (reconnect and retry). NIO and libpq guard their own writes.
+    /// A write to a socket the server (or our own interrupt) already closed would raise `SIGPIPE`
+    /// and kill the process. Plain writes pass `MSG_NOSIGNAL` and ``TLSStream`` ignores the signal
+    /// itself; it stays ignored process-wide here too, as it was when hiredis did the writing, so
+    /// that no other writer in the process learns to depend on it by accident.
     static let ignoreBrokenPipes: Void = {
         signal(SIGPIPE, SIG_IGN)
     }()
 
     /// Opens a connection, retrying with backoff for up to the configuration's reconnect budget.
     public static func connect(configuration: RedisConfiguration, logger: Logger) async throws -> RedisConnection {
-        let connection = RedisConnection(configuration: configuration, logger: logger)
+        try await connect(configuration: configuration, topology: RedisTopology(configuration: configuration), logger: logger)
+    }
+
+    /// Opens a connection that shares `topology` with its client's other connections.
+    static func connect(configuration: RedisConfiguration, topology: RedisTopology, logger: Logger) async throws -> RedisConnection {
+        let connection = RedisConnection(configuration: configuration, topology: topology, logger: logger)
         try await connection.ensureConnected()
         return connection
     }
 
-    deinit {
-        if let context { redisFree(context) }
-    }
-
-    /// Frees the hiredis context. Later operations throw ``RedisClientError/Code/poolClosed``.
+    /// Closes the link. Later operations throw ``RedisClientError/Code/poolClosed``.
     public func close() {
         executor.submit { [self] in
             closed = true
-            if let context {
-                redisFree(context)
-                self.context = nil
-            }
+            link = nil
         }
     }
 
@@ -124,7 +127,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
 
     /// The numeric descriptor of the live socket, or -1 (for tests and diagnostics).
     public var socketDescriptor: Int32 {
-        get async { (try? await executor.run { [self] in context.map { $0.pointee.fd } ?? -1 }) ?? -1 }
+        get async { (try? await executor.run { [self] in link?.descriptor ?? -1 }) ?? -1 }
     }
 
     // MARK: Internals
@@ -173,12 +176,12 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
         }
     }
 
-    /// Marks `operation` as running on `context`'s socket; throws if it was cancelled already.
-    private func beginOperation(_ operation: UInt64, _ context: UnsafeMutablePointer<redisContext>) throws {
+    /// Marks `operation` as running on `link`'s socket; throws if it was cancelled already.
+    private func beginOperation(_ operation: UInt64, _ link: RedisLink) throws {
         let cancelled = inFlight.withLock { state -> Bool in
             if operation != 0 && state.cancelledOperation == operation { return true }
             state.operation = operation
-            state.descriptor = context.pointee.fd
+            state.descriptor = link.descriptor
             return false
         }
         if cancelled { throw CancellationError() }
@@ -191,7 +194,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
         }
     }
 
-    /// Makes sure a live context exists, reconnecting with backoff within the reconnect budget.
+    /// Makes sure a live link exists, reconnecting with backoff within the reconnect budget.
     func ensureConnected() async throws {
         try await ReconnectLoop(budget: configuration.reconnectBudget, backoff: configuration.reconnectBackoff).run(
             { try await executor.run { [self] in try connectIfNeededOnQueue() } },
@@ -203,40 +206,33 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
 
     private func connectIfNeededOnQueue() throws {
         if closed { throw RedisClientError(.poolClosed, "the connection was closed") }
-        if let context {
-            if context.pointee.err == 0 && !SocketProbe.idleConnectionLooksClosed(context.pointee.fd) { return }
-            logger.debug("redis connection found closed; reconnecting")
-            redisFree(context)
-            self.context = nil
+        if let link {
+            if link.isUsable && link.generation == topology.generation { return }
+            logger.debug("redis connection found closed or stale; reconnecting")
+            self.link = nil
         }
-        let (seconds, micros) = configuration.connectTimeout.secondsAndMicroseconds
-        let timeout = timeval(tv_sec: seconds, tv_usec: .init(micros))
-        let newContext: UnsafeMutablePointer<redisContext>?
-        switch configuration.endpoint {
-        case .tcp(let host, let port): newContext = redisConnectWithTimeout(host, Int32(port), timeout)
-        case .unix(let path): newContext = redisConnectUnixWithTimeout(path, timeout)
+        let generation = topology.generation
+        let target: TransportAddress
+        if let sentinel = configuration.sentinel {
+            target = try SentinelResolver.masterAddress(sentinel, configuration: configuration, topology: topology, logger: logger)
+        } else {
+            target = configuration.address
         }
-        guard let newContext else {
-            throw RedisClientError(.connectionFailed, "could not allocate a hiredis context")
-        }
-        if newContext.pointee.err != 0 {
-            let reason = Self.errorString(newContext)
-            redisFree(newContext)
-            throw RedisClientError(.connectionFailed, "cannot connect to \(configuration.redactedURL): \(reason)")
-        }
-        if case .tcp = configuration.endpoint { _ = redisEnableKeepAlive(newContext) }
-        applyTimeout(newContext, configuration.commandTimeout)
-        context = newContext
+        let newLink = try RedisLinkOpener.open(
+            target, tls: configuration.tls, serverName: configuration.serverName, configuration: configuration, generation: generation)
+        newLink.setTimeout(configuration.commandTimeout)
+        link = newLink
         do {
-            try handshakeOnQueue()
+            try handshakeOnQueue(target)
         } catch {
-            redisFree(newContext)
-            context = nil
+            link = nil
             throw error
         }
     }
 
-    private func handshakeOnQueue() throws {
+    /// AUTH, SELECT and CLIENT SETNAME as configured; over TLS a PING (a server that wants a client
+    /// certificate says so only at the first read); in Sentinel mode ROLE, which must say master.
+    private func handshakeOnQueue(_ target: TransportAddress) throws {
         var commands: [RedisCommand] = []
         if let password = configuration.password {
             if let user = configuration.username {
@@ -247,12 +243,19 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
         }
         if configuration.database != 0 { commands.append(["SELECT", RedisArgument(configuration.database)]) }
         if let name = configuration.clientName { commands.append(["CLIENT", "SETNAME", RedisArgument(name)]) }
+        if configuration.sentinel != nil {
+            commands.append(["ROLE"])
+        } else if configuration.tls != nil && commands.isEmpty {
+            commands.append(["PING"])
+        }
         guard !commands.isEmpty else { return }
         let replies: [RedisReply]
         do {
             replies = try runOnQueue(commands, blockTimeout: nil)
         } catch let error as RedisClientError {
-            throw RedisClientError(.connectionFailed, "handshake with \(configuration.redactedURL) failed: \(error.message)")
+            var failure = RedisClientError(.connectionFailed, "handshake with \(configuration.redactedURL) failed: \(error.message)")
+            failure.retryable = error.retryable
+            throw failure
         }
         for (command, reply) in zip(commands, replies) {
             if case .error(let message) = reply {
@@ -263,144 +266,65 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
                 throw error
             }
         }
+        if configuration.sentinel != nil, let role = replies.last?.array?.first?.string, role != "master" {
+            topology.invalidate()
+            throw RedisClientError(.connectionFailed, "\(target) is a \(role), not the master; asking Sentinel again")
+        }
     }
 
     /// Appends all commands, then reads all replies: one round trip for the batch.
     private func runOnQueue(_ commands: [RedisCommand], blockTimeout: Duration?, operation: UInt64 = 0) throws -> [RedisReply] {
-        guard let context else { throw RedisClientError(.connectionClosed, "not connected") }
-        try beginOperation(operation, context)
+        guard let link else { throw RedisClientError(.connectionClosed, "not connected") }
+        try beginOperation(operation, link)
         defer { endOperation() }
-        for command in commands {
-            try Self.append(command, to: context)
-        }
-        if let blockTimeout {
-            // A zero server timeout blocks forever, so the socket must too.
-            applyTimeout(context, blockTimeout == .zero ? nil : configuration.commandTimeout.map { $0 + blockTimeout })
-        }
-        defer {
-            if blockTimeout != nil, self.context != nil { applyTimeout(context, configuration.commandTimeout) }
-        }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
-                let error = Self.ioError(context, commandTimeout: configuration.commandTimeout)
-                redisFree(context)
-                self.context = nil
-                throw error
+        do {
+            for command in commands { try link.append(command) }
+            if let blockTimeout {
+                // A zero server timeout blocks forever, so the socket must too.
+                link.setTimeout(blockTimeout == .zero ? nil : configuration.commandTimeout.map { $0 + blockTimeout })
             }
-            let reply = raw!.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.convert(reply))
-            freeReplyObject(raw)
+            defer { if blockTimeout != nil { link.setTimeout(configuration.commandTimeout) } }
+            try link.flush()
+            var replies: [RedisReply] = []
+            replies.reserveCapacity(commands.count)
+            for _ in commands {
+                replies.append(try link.readReply(timeout: configuration.commandTimeout))
+            }
+            if replies.contains(where: { $0.errorMessage?.hasPrefix("READONLY") == true }) {
+                // A replica answered: the master moved (failover). Reconnect — via Sentinel, or the
+                // URL's name, which managed services repoint — before the next command.
+                link.isBroken = true
+                topology.invalidate()
+            }
+            // Scripts the server does not know yet: once more in full (see `RedisScript`).
+            let unknown = replies.indices.compactMap { index in
+                RedisScript.isUnknownScript(replies[index]) ? RedisScript.evalFallback(for: commands[index]).map { (index, $0) } : nil
+            }
+            if !unknown.isEmpty {
+                let again = try runOnQueue(unknown.map(\.1), blockTimeout: nil, operation: operation)
+                for ((index, _), reply) in zip(unknown, again) { replies[index] = reply }
+            }
+            return replies
+        } catch {
+            if link.isBroken { self.link = nil }
+            throw error
         }
-        // Scripts the server does not know yet: once more in full (see `RedisScript`).
-        let unknown = replies.indices.compactMap { index in
-            RedisScript.isUnknownScript(replies[index]) ? RedisScript.evalFallback(for: commands[index]).map { (index, $0) } : nil
-        }
-        if !unknown.isEmpty {
-            let again = try runOnQueue(unknown.map(\.1), blockTimeout: nil, operation: operation)
-            for ((index, _), reply) in zip(unknown, again) { replies[index] = reply }
-        }
-        return replies
     }
 
     /// Reads one unsolicited reply (pub/sub messages); blocks until it arrives or the socket is
     /// interrupted.
     func readPushedReply() async throws -> RedisReply {
         try await interruptible { [self] operation in
-                    guard let context else { throw RedisClientError(.connectionClosed, "not connected") }
-                    try beginOperation(operation, context)
-                    defer { endOperation() }
-                    applyTimeout(context, nil)
-                    var raw: UnsafeMutableRawPointer?
-                    if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
-                        let error = Self.ioError(context, commandTimeout: nil)
-                        redisFree(context)
-                        self.context = nil
-                        throw error
-                    }
-                    defer { freeReplyObject(raw) }
-                    return Self.convert(raw!.assumingMemoryBound(to: redisReply.self))
-        }
-    }
-
-    private func applyTimeout(_ context: UnsafeMutablePointer<redisContext>, _ timeout: Duration?) {
-        // hiredis treats a zero timeval as "no timeout" (SO_RCVTIMEO 0).
-        let (seconds, micros) = (timeout ?? .zero).secondsAndMicroseconds
-        _ = redisSetTimeout(context, timeval(tv_sec: seconds, tv_usec: .init(micros)))
-    }
-
-    private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) throws {
-        let count = command.count
-        var total = 0
-        for argument in command { total += argument.bytes.count }
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 1)
-        let pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: count)
-        let lengths = UnsafeMutablePointer<Int>.allocate(capacity: count)
-        defer {
-            storage.deallocate()
-            pointers.deallocate()
-            lengths.deallocate()
-        }
-        var offset = 0
-        for (index, argument) in command.enumerated() {
-            let length = argument.bytes.count
-            if length > 0 {
-                argument.bytes.withUnsafeBytes { source in
-                    UnsafeMutableRawBufferPointer(rebasing: storage[offset..<(offset + length)]).copyMemory(from: source)
-                }
+            guard let link else { throw RedisClientError(.connectionClosed, "not connected") }
+            try beginOperation(operation, link)
+            defer { endOperation() }
+            link.setTimeout(nil)
+            do {
+                return try link.readReply(timeout: nil)
+            } catch {
+                self.link = nil
+                throw error
             }
-            pointers[index] = UnsafePointer(storage.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self))
-            lengths[index] = length
-            offset += length
-        }
-        // hiredis copies the formatted command into its output buffer; our buffers can go.
-        if redisAppendCommandArgv(context, Int32(count), pointers, lengths) != REDIS_OK {
-            throw RedisClientError(.protocolError, "could not format command: \(errorString(context))")
-        }
-    }
-
-    static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
-        let value = reply.pointee
-        switch value.type {
-        case REDIS_REPLY_STRING:
-            return .bulk(Array(UnsafeRawBufferPointer(start: value.str, count: Int(value.len))))
-        case REDIS_REPLY_STATUS:
-            return .status(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
-        case REDIS_REPLY_ERROR:
-            return .error(String(decoding: UnsafeRawBufferPointer(start: value.str, count: Int(value.len)), as: UTF8.self))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int(value.integer))
-        case REDIS_REPLY_ARRAY:
-            var elements: [RedisReply] = []
-            elements.reserveCapacity(Int(value.elements))
-            for index in 0..<Int(value.elements) {
-                if let element = value.element[index] { elements.append(convert(element)) } else { elements.append(.null) }
-            }
-            return .array(elements)
-        default:
-            return .null
-        }
-    }
-
-    private static func errorString(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        withUnsafeBytes(of: context.pointee.errstr) { raw in
-            let bytes = raw.prefix { $0 != 0 }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-    }
-
-    private static func ioError(_ context: UnsafeMutablePointer<redisContext>, commandTimeout: Duration?) -> RedisClientError {
-        let reason = errorString(context)
-        switch context.pointee.err {
-        case REDIS_ERR_PROTOCOL, REDIS_ERR_OOM:
-            return RedisClientError(.protocolError, reason)
-        case REDIS_ERR_IO where reason.contains("temporarily unavailable") || reason.contains("timed out"):
-            let limit = commandTimeout.map { " within \($0)" } ?? ""
-            return RedisClientError(.timeout, "no reply from the server\(limit)")
-        default:
-            return RedisClientError(.connectionClosed, reason.isEmpty ? "connection closed by the server" : reason)
         }
     }
 }

@@ -70,6 +70,17 @@ public enum TestEnvironment {
     }
 
     /// A logger that prints warnings and worse (set `TEST_LOG_LEVEL=debug` to see more).
+    /// A variable of the extra servers `scripts/topology.sh` starts for `scripts/test.sh` (TLS
+    /// Redis, a Sentinel group, TLS-only PostgreSQL), e.g. `topology("TOPO_TLS_URL")`.
+    public static func topology(_ name: String) throws -> String {
+        guard let value = environment[name], !value.isEmpty else {
+            throw TestSetupError(
+                "\(name) is not set: run the suite with scripts/test.sh, or start the servers with "
+                    + "`bash scripts/topology.sh start --dir DIR` and `source DIR/env`")
+        }
+        return value
+    }
+
     public static var logger: Logger {
         var logger = Logger(label: "tests")
         logger.logLevel = environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
