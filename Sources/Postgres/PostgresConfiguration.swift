@@ -59,14 +59,35 @@ public struct PostgresConfiguration: Sendable, Hashable {
         guard maximumConnections >= 1 else {
             throw PostgresError(.invalidURL, "the PostgreSQL pool needs at least one connection")
         }
-        self.url = "postgresql://" + rest
+        let libpqRest = Self.libpqQuery(String(rest))
+        self.url = "postgresql://" + libpqRest
         self.password = password.map(URLText.percentDecoded)
-        self.redactedURL = "postgresql://" + redactedAuthority + rest.dropFirst(authority.count)
+        self.redactedURL = "postgresql://" + redactedAuthority + libpqRest.dropFirst(authority.count)
         self.connectTimeout = connectTimeout
         self.reconnectBackoff = reconnectBackoff
         self.reconnectBudget = reconnectBudget
         self.maximumConnections = maximumConnections
         self.applicationName = applicationName
+    }
+
+    /// asyncpg's `ssl=` query option (the seed's `ASYNC_DB_URL` form, `?ssl=require`) as libpq's
+    /// `sslmode=`; `true` means `require` and `false` `disable`, as asyncpg reads them. Everything
+    /// else (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`, …) passes to libpq as written.
+    static func libpqQuery(_ rest: String) -> String {
+        guard let mark = rest.firstIndex(of: "?") else { return rest }
+        let pairs = rest[rest.index(after: mark)...].split(separator: "&").map(String.init)
+        let hasSSLMode = pairs.contains { $0.hasPrefix("sslmode=") }
+        let mapped: [String] = pairs.compactMap { pair in
+            guard pair.hasPrefix("ssl=") else { return pair }
+            if hasSSLMode { return nil }
+            let value = pair.dropFirst(4).lowercased()
+            switch value {
+            case "true", "1", "yes", "on": return "sslmode=require"
+            case "false", "0", "no", "off": return "sslmode=disable"
+            default: return "sslmode=\(value)"
+            }
+        }
+        return rest[..<mark] + (mapped.isEmpty ? "" : "?" + mapped.joined(separator: "&"))
     }
 
     /// Removes the password (raw and percent-decoded) from a message that may echo connection data.
