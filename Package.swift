@@ -130,6 +130,7 @@ let package = Package(
         .target(
             name: "MetricsExport",
             dependencies: [
+                "ClientSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -191,6 +192,7 @@ let package = Package(
             name: "HTTPAPI",
             dependencies: [
                 "Providers", "LocalProviders", "ApplicationStore", "Postgres", "Redis", "RQ", "NativeQueue", "Pickle", "AppConfig", "ResumeJobs", "Timestamps",
+                "ClientSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 // The API's metrics go to swift-prometheus's registry directly (no global
@@ -210,7 +212,7 @@ let package = Package(
         .target(
             name: "AppSupport",
             dependencies: [
-                "AppConfig", "ApplicationStore", "Redis", "Postgres",
+                "AppConfig", "ApplicationStore", "ClientSupport", "Redis", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

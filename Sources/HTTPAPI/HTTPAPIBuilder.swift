@@ -1,5 +1,6 @@
 import ResumeJobs
 import AppConfig
+import ClientSupport
 import ApplicationStore
 import Hummingbird
 import LocalProviders
@@ -15,7 +16,7 @@ import ServiceLifecycle
 /// Wires the API from clients and settings: storage, queue, readiness probe, metrics and the
 /// Hummingbird application, as the list of services for one `ServiceGroup`.
 public enum HTTPAPIBuilder {
-    /// What ``build(configuration:mode:redis:postgres:dataDirectory:storage:logger:onServerRunning:)`` made.
+    /// What ``build(configuration:mode:redis:postgres:dataDirectory:storage:gate:logger:onServerRunning:)`` made.
     public struct Built: Sendable {
         /// The handlers (tests reach the metrics and enqueuer through it).
         public var api: ResumeAPI
@@ -27,10 +28,11 @@ public enum HTTPAPIBuilder {
     }
 
     /// Builds the API over `redis` and `postgres` in queue `mode`, storing files with `storage`
-    /// (default: ``LocalFolderStorage`` under `dataDirectory`).
+    /// (default: ``LocalFolderStorage`` under `dataDirectory`); routes wait for `gate` (default: open).
     public static func build(
         configuration: HTTPAPIConfiguration, mode: QueueMode, redis: RedisClient, postgres: PostgresClient,
-        dataDirectory: String = "./.data/files", storage: (any ResumeStorage)? = nil, logger: Logger,
+        dataDirectory: String = "./.data/files", storage: (any ResumeStorage)? = nil, gate: StartupGate = StartupGate(open: true),
+        logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Built {
         let enqueuer: any JobEnqueuer = switch mode {
@@ -38,7 +40,8 @@ public enum HTTPAPIBuilder {
         case .rq: RQJobEnqueuer(store: RQStore(redis: redis))
         }
         let probe = ReadinessProbe(
-            redis: redis.configuration, postgres: postgres.configuration, timeout: configuration.readinessTimeout, logger: logger)
+            redis: redis.configuration, postgres: postgres.configuration, timeout: configuration.readinessTimeout, gate: gate,
+            logger: logger)
         let api = ResumeAPI(
             configuration: configuration, repository: ApplicationRepository(client: postgres),
             storage: storage ?? LocalFolderStorage(configuration: LocalFolderStorageConfiguration(root: dataDirectory)),

@@ -12,6 +12,7 @@ public enum HTTPAPIServer {
         router.add(middleware: MetricsMiddleware(metrics: api.metrics))
         router.add(middleware: ErrorMiddleware(logger: api.logger, routes: RouteTable(routes)))
         router.add(middleware: APIKeyMiddleware(check: APIKeyCheck(apiKey: api.configuration.apiKey)))
+        router.add(middleware: StartupMiddleware(gate: api.readiness.gate))
         for route in table.entries {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }

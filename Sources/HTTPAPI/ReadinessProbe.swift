@@ -1,3 +1,4 @@
+import ClientSupport
 import Logging
 import Postgres
 import Redis
@@ -7,9 +8,18 @@ import Redis
 public final class ReadinessProbe: Sendable {
     private let redis: RedisClient
     private let postgres: PostgresClient
+    /// Closed while the process still waits for its servers or runs migrations: `/ready` is then
+    /// 503 and every route but `/health`, `/ready`, `/metrics` and `/openapi.json` answers 503
+    /// `starting`.
+    public let gate: StartupGate
 
-    /// Probe clients derived from the main configurations with every timeout set to `timeout`.
-    public init(redis: RedisConfiguration, postgres: PostgresConfiguration, timeout: Duration, logger: Logger) {
+    /// Probe clients derived from the main configurations with every timeout set to `timeout`;
+    /// `gate` says whether starting is done (default: done).
+    public init(
+        redis: RedisConfiguration, postgres: PostgresConfiguration, timeout: Duration, gate: StartupGate = StartupGate(open: true),
+        logger: Logger
+    ) {
+        self.gate = gate
         var redisConfiguration = redis
         redisConfiguration.connectTimeout = timeout
         redisConfiguration.commandTimeout = timeout
@@ -55,6 +65,7 @@ public final class ReadinessProbe: Sendable {
             }
         }()
         var failures: [String: String] = [:]
+        if let waiting = gate.waitingFor { failures["startup"] = waiting }
         if let failure = await redisFailure { failures["redis"] = failure }
         if let failure = await postgresFailure { failures["postgres"] = failure }
         return failures

@@ -1,3 +1,4 @@
+import ClientSupport
 import Hummingbird
 import Logging
 import Metrics
@@ -29,19 +30,27 @@ public enum PrometheusExport {
     }
 }
 
-/// A tiny HTTP service answering `GET /metrics` with ``PrometheusExport/text()``; runs in the
-/// worker's `ServiceGroup` (`--metrics-port`). Listens on 127.0.0.1 only.
+/// A tiny HTTP service answering `GET /metrics` with ``PrometheusExport/text()`` and `GET /ready`
+/// (200 once `gate` is open, else 503 with what the worker waits for); runs in the worker's
+/// `ServiceGroup` (`--metrics-port`). Listens on 127.0.0.1 only.
 public struct MetricsServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
 
     /// A server on `127.0.0.1:port`; bootstraps the Prometheus factory.
-    public init(port: Int, host: String = "127.0.0.1", logger: Logger) throws {
+    public init(port: Int, host: String = "127.0.0.1", gate: StartupGate = StartupGate(open: true), logger: Logger) throws {
         PrometheusExport.bootstrap()
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: PrometheusExport.text())))
+        }
+        router.get("/ready") { _, _ -> Response in
+            let waiting = gate.waitingFor
+            let body = waiting.map { "{\"status\":\"starting\",\"waiting_for\":\"\($0)\"}" } ?? "{\"status\":\"ready\"}"
+            return Response(
+                status: waiting == nil ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)

@@ -199,7 +199,10 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
             let reason = configuration.scrub(Self.message(PQerrorMessage(newConnection)))
             PQfinish(newConnection)
             var error = PostgresError(.connectionFailed, "cannot connect to \(configuration.redactedURL): \(reason)")
-            let permanent = ["authentication failed", "does not exist", "no pg_hba.conf entry", "permission denied"]
+            let permanent = [
+                "authentication failed", "does not exist", "no pg_hba.conf entry", "rejects connection", "permission denied",
+                "certificate verify failed", "does not match host name", "root certificate file", "certificate present, but not private key",
+            ]
             error.retryable = !permanent.contains { reason.contains($0) }
             throw error
         }

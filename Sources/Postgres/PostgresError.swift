@@ -35,9 +35,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// A human-readable explanation, free of secrets.
     public var message: String
 
-    /// Whether a reconnect loop should try again (false for refused credentials or a missing
-    /// database, which no retry can fix).
-    var retryable = true
+    /// Whether a reconnect loop should try again (false for refused credentials, a missing
+    /// database or a refused certificate, which no retry can fix).
+    public internal(set) var retryable = true
 
     /// Creates an error.
     public init(_ code: Code, _ message: String, sqlState: String? = nil) {

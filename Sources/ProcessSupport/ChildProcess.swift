@@ -14,6 +14,9 @@ public final class ChildProcess: @unchecked Sendable {
     // `@unchecked`: `pid` is only touched by the test that owns the object.
     public private(set) var pid: pid_t = 0
     fileprivate(set) var exited = false
+    /// The exit status once reaped by ``isRunning``/``waitForExit(_:)``: the code, or 128 + the
+    /// signal that ended it; `nil` while running (or when reaped elsewhere).
+    public private(set) var exitStatus: Int32?
 
     /// Starts `executable` (an absolute path, or a name looked up on `PATH`) with `arguments`;
     /// stdout and stderr are appended to `logPath`.
@@ -105,6 +108,7 @@ public final class ChildProcess: @unchecked Sendable {
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
         if result == pid || result < 0 {
+            if result == pid { exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
             exited = true
             return false
         }

@@ -40,8 +40,9 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     /// A human-readable explanation, free of secrets.
     public var message: String
 
-    /// Whether a reconnect loop should try again (false for rejected credentials or database).
-    var retryable = true
+    /// Whether a reconnect loop should try again (false for rejected credentials or database, a
+    /// refused certificate or TLS setting, which no retry can fix).
+    public internal(set) var retryable = true
 
     /// Creates an error.
     public init(_ code: Code, _ message: String) {

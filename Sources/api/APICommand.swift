@@ -1,6 +1,7 @@
 import AppConfig
 import AppSupport
 import ArgumentParser
+import ClientSupport
 import Foundation
 import HTTPAPI
 import Logging
@@ -39,10 +40,14 @@ struct RunAPI: AsyncParsableCommand {
     @Option(name: .customLong("max-upload-bytes"), help: "Largest accepted file in bytes (default: MAX_UPLOAD_BYTES or 10485760).")
     var maxUploadBytes: Int?
 
+    @Option(name: .customLong("startup-timeout"), help: "Seconds to wait for Redis and PostgreSQL at start before exiting (default: wait forever, answering /ready 503).")
+    var startupTimeout: Int?
+
     @OptionGroup var options: CommonOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        if let startupTimeout, !(1...1_000_000_000).contains(startupTimeout) { throw ValidationError("--startup-timeout must be 1-1000000000 seconds") }
         if let maxUploadBytes, maxUploadBytes < 1 { throw ValidationError("--max-upload-bytes must be at least 1") }
     }
 
@@ -57,21 +62,27 @@ struct RunAPI: AsyncParsableCommand {
         if let maxUploadBytes { settings.limits.maxFileBytes = maxUploadBytes }
         try await options.withClients(label: "api") { configuration, redis, postgres, logger in
             let mode: QueueMode = rq ? .rq : configuration.queueMode
-            let applied = try await Startup.migrate(postgres, logger: logger)
             // The same storage the worker reads: S3 when AWS_S3_BUCKET_NAME is set, else DATA_DIR.
             let storage = ResumeStorageFactory.make(configuration, logger: logger)
+            // The HTTP server answers from the start: /ready says 503 and the other routes 503
+            // `starting` until both servers answer and the migrations ran.
+            let gate = StartupGate()
             let built = HTTPAPIBuilder.build(
                 configuration: settings, mode: mode, redis: redis, postgres: postgres,
-                dataDirectory: configuration.dataDirectory, storage: storage, logger: logger)
-            logger.info(
-                "api listening",
-                metadata: [
-                    "address": "\(host):\(port)", "queue.mode": "\(mode.rawValue)", "migrations.applied": "\(applied.count)",
-                    "upload.max_bytes": "\(settings.limits.maxFileBytes)", "auth": "\(settings.apiKey == nil ? "off" : "api key")",
-                ])
+                dataDirectory: configuration.dataDirectory, storage: storage, gate: gate, logger: logger)
+            let wait = ServerWait(timeout: startupTimeout.map { .seconds($0) })
+            let startup = StartupService(wait: wait, redis: redis, postgres: postgres, gate: gate, logger: logger) { [settings, host, port] applied in
+                logger.info(
+                    "api ready",
+                    metadata: [
+                        "address": "\(host):\(port)", "queue.mode": "\(mode.rawValue)", "migrations.applied": "\(applied.count)",
+                        "upload.max_bytes": "\(settings.limits.maxFileBytes)", "auth": "\(settings.apiKey == nil ? "off" : "api key")",
+                    ])
+                try? await gracefulShutdown()
+            }
             let group = ServiceGroup(
                 configuration: .init(
-                    services: built.services.map { .init(service: $0) },
+                    services: built.services.map { .init(service: $0) } + [.init(service: startup)],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
             try await group.run()

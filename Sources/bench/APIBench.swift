@@ -113,7 +113,7 @@ struct APIBench: AsyncParsableCommand {
             for port in [swiftPort, pythonPort] {
                 var up = false
                 for _ in 0..<200 where !up {
-                    up = LoadGenerator.canConnect(port: port)
+                    up = port == swiftPort ? LoadGenerator.isReady(port: port) : LoadGenerator.canConnect(port: port)
                     if !up { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 guard up else { throw ValidationError("server on port \(port) did not start; see \(work.path)") }
@@ -228,6 +228,18 @@ enum LoadGenerator {
         let fd = connectSocket(port: port)
         if fd >= 0 { close(fd) }
         return fd >= 0
+    }
+
+    /// Whether `GET /ready` answers 200 (the Swift API answers 503 until its start is done).
+    static func isReady(port: Int) -> Bool {
+        let fd = connectSocket(port: port)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let request = Array("GET /ready HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return false }
+        var head = [UInt8](repeating: 0, count: 16)
+        let count = recv(fd, &head, head.count, 0)
+        return count >= 12 && String(decoding: head[9..<12], as: UTF8.self) == "200"
     }
 
     static func connectSocket(port: Int) -> Int32 {

@@ -3,6 +3,11 @@ import AppSupport
 import ApplicationStore
 import MetricsExport
 import ArgumentParser
+import ClientSupport
+import Logging
+import Postgres
+import Redis
+import Synchronization
 import NativeQueue
 import ResumeJobs
 import ResumePipeline
@@ -70,6 +75,9 @@ struct RunWorker: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between two pending sweeps.")
     var sweepInterval = 30
 
+    @Option(name: .customLong("startup-timeout"), help: "Seconds to wait for Redis and PostgreSQL at start before exiting (default: wait forever; --metrics-port's /ready answers 503 meanwhile).")
+    var startupTimeout: Int?
+
     @Argument(help: "RQ mode: the queues to listen on, in priority order (default: resume_processing).")
     var queues: [String] = []
 
@@ -83,6 +91,7 @@ struct RunWorker: AsyncParsableCommand {
         guard (1...maximumSeconds).contains(jobTimeout) else { throw ValidationError("--job-timeout must be 1-\(maximumSeconds) seconds") }
         guard (0...maximumSeconds).contains(reclaimAfter) else { throw ValidationError("--reclaim-after must be 0-\(maximumSeconds)") }
         guard (1...maximumSeconds).contains(maintenanceInterval) else { throw ValidationError("--maintenance-interval must be 1-\(maximumSeconds) seconds") }
+        if let startupTimeout, !(1...maximumSeconds).contains(startupTimeout) { throw ValidationError("--startup-timeout must be 1-\(maximumSeconds) seconds") }
         guard (1...maximumSeconds).contains(sweepAfter), (1...maximumSeconds).contains(sweepInterval) else {
             throw ValidationError("--sweep-after and --sweep-interval must be 1-\(maximumSeconds) seconds")
         }
@@ -98,56 +107,89 @@ struct RunWorker: AsyncParsableCommand {
         let running = concurrency ?? (mode == .rq ? 1 : 4)
         try await options.withClients(label: "worker", redisConnections: running + 4) { configuration, redis, postgres, logger in
             let mode: QueueMode = mode ?? configuration.queueMode
-            let applied = try await Startup.migrate(postgres, logger: logger)
-            let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
-            print("worker (\(mode.rawValue) mode): migrations applied now: \(applied.count)")
-            print(report.description)
-            // The résumé pipeline as the seed's job function, beside the built-in test functions.
-            let providers = ResumeProviders.make(configuration, logger: logger)
-            let repository = ApplicationRepository(client: postgres)
-            var handlers = JobHandlerRegistry.builtIns
-            ResumeJobHandler.register(into: &handlers, processor: ResumeProcessor(repository: repository, providers: providers, logger: logger))
-            print("providers: \(providers.summary)")
-            let enqueuer: any JobEnqueuer = mode == .rq ? RQJobEnqueuer(store: RQStore(redis: redis)) : NativeJobEnqueuer(redis: redis)
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-                .init(service: postgres),
-                .init(service: PendingSweeper(
-                    repository: repository, enqueuer: enqueuer,
-                    configuration: .init(age: .seconds(sweepAfter), interval: .seconds(sweepInterval)), logger: logger)),
-            ]
+            // The metrics port answers from the start (/ready 503 while waiting for the servers);
+            // the worker itself starts inside StartupService once both answer and migrations ran.
+            let gate = StartupGate()
+            let statistics = StatisticsSource()
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: postgres)]
             if let metricsPort {
-                services.append(.init(service: try MetricsServer(port: metricsPort, logger: logger)))
+                services.append(.init(service: try MetricsServer(port: metricsPort, gate: gate, logger: logger)))
             }
-            let statistics: @Sendable () -> WorkerStatistics
-            if mode == .rq {
-                var settings = RQWorkerConfiguration(
-                    queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
-                    concurrency: running, withScheduler: withScheduler)
-                if let name { settings.driver.name = name }
-                settings.processor.maintenanceInterval = .seconds(maintenanceInterval)
-                settings.driver.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
-                settings.processor.shutdownGrace = .seconds(shutdownTimeout)
-                let worker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
-                services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-                statistics = { worker.statistics }
-            } else {
-                var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
-                settings.processor.shutdownGrace = .seconds(shutdownTimeout)
-                if let name { settings.driver.name = name }
-                let worker = NativeWorker(
-                    redis: redis, queue: NativeQueueClient(redis: redis), handlers: handlers, configuration: settings, logger: logger)
-                services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-                statistics = { worker.statistics }
+            let wait = ServerWait(timeout: startupTimeout.map { .seconds($0) })
+            let startup = StartupService(wait: wait, redis: redis, postgres: postgres, gate: gate, logger: logger) { applied in
+                let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
+                print("worker (\(mode.rawValue) mode): migrations applied now: \(applied.count)")
+                print(report.description)
+                try await runWorker(mode: mode, running: running, configuration: configuration, redis: redis, postgres: postgres,
+                                    logger: logger, statistics: statistics)
             }
+            services.append(.init(service: startup, successTerminationBehavior: .gracefullyShutdownGroup))
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
             // The worker's grace (--shutdown-timeout) cancels its running jobs and records them as
             // interrupted; the group's own limit, a little later, is the backstop for the rest.
             groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdownTimeout + 15)
             try await TwoStepShutdown.run(ServiceGroup(configuration: groupConfiguration), logger: logger)
-            let worker = statistics()
-            print("worker: stopped (\(worker.finished) finished, \(worker.retried) retried, \(worker.failed) failed for good)")
+            if let worker = statistics.read() {
+                print("worker: stopped (\(worker.finished) finished, \(worker.retried) retried, \(worker.failed) failed for good)")
+            }
         }
     }
+
+    /// Builds the résumé pipeline and the worker of `mode` and runs it, with the pending sweeper
+    /// beside it, until the worker ends (graceful shutdown, or an empty queue in burst mode).
+    private func runWorker(
+        mode: QueueMode, running: Int, configuration: AppConfiguration, redis: RedisClient, postgres: PostgresClient,
+        logger: Logger, statistics: StatisticsSource
+    ) async throws {
+        // The résumé pipeline as the seed's job function, beside the built-in test functions.
+        let providers = ResumeProviders.make(configuration, logger: logger)
+        let repository = ApplicationRepository(client: postgres)
+        var handlers = JobHandlerRegistry.builtIns
+        ResumeJobHandler.register(into: &handlers, processor: ResumeProcessor(repository: repository, providers: providers, logger: logger))
+        print("providers: \(providers.summary)")
+        let enqueuer: any JobEnqueuer = mode == .rq ? RQJobEnqueuer(store: RQStore(redis: redis)) : NativeJobEnqueuer(redis: redis)
+        let sweeper = PendingSweeper(
+            repository: repository, enqueuer: enqueuer,
+            configuration: .init(age: .seconds(sweepAfter), interval: .seconds(sweepInterval)), logger: logger)
+        let worker: any Service
+        if mode == .rq {
+            var settings = RQWorkerConfiguration(
+                queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
+                concurrency: running, withScheduler: withScheduler)
+            if let name { settings.driver.name = name }
+            settings.processor.maintenanceInterval = .seconds(maintenanceInterval)
+            settings.driver.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
+            settings.processor.shutdownGrace = .seconds(shutdownTimeout)
+            let rqWorker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
+            statistics.set { rqWorker.statistics }
+            worker = rqWorker
+        } else {
+            var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
+            settings.processor.shutdownGrace = .seconds(shutdownTimeout)
+            if let name { settings.driver.name = name }
+            let nativeWorker = NativeWorker(
+                redis: redis, queue: NativeQueueClient(redis: redis), handlers: handlers, configuration: settings, logger: logger)
+            statistics.set { nativeWorker.statistics }
+            worker = nativeWorker
+        }
+        // Child tasks inherit the group's graceful-shutdown signal; the sweeper is cancelled once
+        // the worker has ended.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await sweeper.run() }
+            try await worker.run()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Where the worker's counters come from once it exists (it is built after the servers answer).
+final class StatisticsSource: Sendable {
+    private let source = Mutex<(@Sendable () -> WorkerStatistics)?>(nil)
+
+    func set(_ read: @escaping @Sendable () -> WorkerStatistics) { source.withLock { $0 = read } }
+
+    /// The counters now, or `nil` when the worker never started.
+    func read() -> WorkerStatistics? { source.withLock { $0 }?() }
 }
 
 /// `worker dead-letters [--requeue]`: lists (or requeues) native jobs that used their last attempt.

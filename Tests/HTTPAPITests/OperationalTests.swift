@@ -154,6 +154,7 @@ struct OperationalTests {
                 executable: binary, arguments: ["run", "--port", "\(port)", "--env-file", "\(folder)/absent.env"],
                 logPath: "\(folder)/api.log", environment: environment)
             try await waitUntil(.seconds(30), "api listening on \(port)") { canConnect(port: port) }
+            try await waitUntil(.seconds(30), "api ready on \(port)") { (try? await RawHTTP.getJSON(port: port, "/ready").status) == 200 }
 
             let connection = try await RawConnection(port: port)
             var form = MultipartBody.upload(jobPostID: post.id.uuidString, data: Documents.pdf)
