@@ -7,7 +7,8 @@
 #   scripts/services.sh env    [--dir DIR]                 print REDIS_URL/DB_URL exports
 #
 # DIR defaults to .data/services in the repository (git-ignored). --ephemeral turns off Redis
-# persistence (for tests). Ports are chosen free on first start and remembered in DIR/ports.
+# persistence and PostgreSQL's fsync and allows 300 connections (for tests, whose parallel
+# suites each open pools of their own). Ports are chosen free on first start and remembered in DIR/ports.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -96,7 +97,7 @@ start_postgres() {
     rm -f "$pwfile"
   fi
   as_postgres "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$data -c fsync=$([[ $EPHEMERAL == 1 ]] && echo off || echo on)" \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$data -c fsync=$([[ $EPHEMERAL == 1 ]] && echo off || echo on) -c max_connections=$([[ $EPHEMERAL == 1 ]] && echo 300 || echo 100)" \
     start >/dev/null || die "postgres did not start; see $data/server.log"
   # Role and database for the application (idempotent).
   local psql=(as_postgres psql -h "$data" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)

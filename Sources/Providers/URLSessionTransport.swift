@@ -33,12 +33,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         for header in request.headers { urlRequest.addValue(header.value, forHTTPHeaderField: header.name) }
         let host = request.url.host ?? "?"
         do {
-            let (data, response): (Data, URLResponse)
-            if let body = request.body {
-                (data, response) = try await session.upload(for: urlRequest, from: body)
-            } else {
-                (data, response) = try await session.data(for: urlRequest)
-            }
+            let (data, response) = try await perform(urlRequest, body: request.body)
             guard let http = response as? HTTPURLResponse else {
                 throw ProviderError(.badResponse, "\(request.method) \(host): not an HTTP response")
             }
@@ -60,6 +55,61 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         } catch {
             throw ProviderError(.unavailable, "\(request.method) \(host): connection failed")
         }
+    }
+}
+
+extension URLSessionTransport {
+    /// One request through a completion-handler task. Not `session.data(for:)`: in
+    /// swift-corelibs-foundation its cancellation handler calls into the session's queue while
+    /// holding the Swift task's status lock, and the session's queue, completing the same request,
+    /// waits for that lock to resume the continuation — a deadlock seen in the test suite (a
+    /// cancelled task group around a request). Here the cancel goes to another thread.
+    private func perform(_ request: URLRequest, body: Data?) async throws -> (Data, URLResponse) {
+        let pending = PendingRequest()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, URLResponse), any Error>) in
+                let completion: @Sendable (Data?, URLResponse?, (any Error)?) -> Void = { data, response, error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else if let response {
+                        continuation.resume(returning: (data ?? Data(), response))
+                    } else {
+                        continuation.resume(throwing: URLError(.badServerResponse))
+                    }
+                }
+                let task = body.map { session.uploadTask(with: request, from: $0, completionHandler: completion) }
+                    ?? session.dataTask(with: request, completionHandler: completion)
+                task.resume()
+                if pending.start(task) { task.cancel() }
+            }
+        } onCancel: {
+            DispatchQueue.global().async { pending.cancel() }
+        }
+    }
+}
+
+/// The task of one request and whether it was cancelled before it existed.
+private final class PendingRequest: @unchecked Sendable {
+    // `@unchecked`: both fields are guarded by `lock`.
+    private let lock = NSLock()
+    private var task: URLSessionTask?
+    private var cancelled = false
+
+    /// Records `task`; returns whether it must be cancelled at once.
+    func start(_ task: URLSessionTask) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        self.task = task
+        return cancelled
+    }
+
+    /// Cancels the task, or marks the request cancelled before it starts.
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        let task = self.task
+        lock.unlock()
+        task?.cancel()
     }
 }
 

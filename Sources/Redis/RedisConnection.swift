@@ -40,6 +40,9 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
         var operation: UInt64 = 0
         var descriptor: Int32 = -1
         var cancelledOperation: UInt64 = 0
+        /// Whether the operation waits on the server (a blocking pop, pub/sub) rather than for a
+        /// plain reply: a master change interrupts those (see ``interruptBlockingWait()``).
+        var blocking = false
         var nextOperation: UInt64 = 0
     }
 
@@ -74,6 +77,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     /// Opens a connection that shares `topology` with its client's other connections.
     static func connect(configuration: RedisConfiguration, topology: RedisTopology, logger: Logger) async throws -> RedisConnection {
         let connection = RedisConnection(configuration: configuration, topology: topology, logger: logger)
+        topology.track(connection)
         try await connection.ensureConnected()
         return connection
     }
@@ -177,20 +181,29 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     }
 
     /// Marks `operation` as running on `link`'s socket; throws if it was cancelled already.
-    private func beginOperation(_ operation: UInt64, _ link: RedisLink) throws {
+    private func beginOperation(_ operation: UInt64, _ link: RedisLink, blocking: Bool = false) throws {
         let cancelled = inFlight.withLock { state -> Bool in
             if operation != 0 && state.cancelledOperation == operation { return true }
             state.operation = operation
             state.descriptor = link.descriptor
+            state.blocking = blocking
             return false
         }
         if cancelled { throw CancellationError() }
+    }
+
+    /// Wakes a blocking pop or pub/sub read in flight (it fails as a closed connection and the
+    /// next command reconnects): after a failover the old master never delivers again.
+    func interruptBlockingWait() {
+        let descriptor = inFlight.withLock { $0.blocking ? $0.descriptor : -1 }
+        SocketProbe.interrupt(descriptor)
     }
 
     private func endOperation() {
         inFlight.withLock { state in
             state.operation = 0
             state.descriptor = -1
+            state.blocking = false
         }
     }
 
@@ -253,7 +266,11 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
         do {
             replies = try runOnQueue(commands, blockTimeout: nil)
         } catch let error as RedisClientError {
-            var failure = RedisClientError(.connectionFailed, "handshake with \(configuration.redactedURL) failed: \(error.message)")
+            // A TLS 1.3 server that wants a client certificate says so with an alert after the
+            // handshake; when its reset overtakes the alert, only the reset is seen.
+            let hint = configuration.tls != nil && configuration.tls?.certificateFile == nil && error.code == .connectionClosed
+                ? " (the server may require a client certificate: set ssl_certfile and ssl_keyfile)" : ""
+            var failure = RedisClientError(.connectionFailed, "handshake with \(configuration.redactedURL) failed: \(error.message)\(hint)")
             failure.retryable = error.retryable
             throw failure
         }
@@ -275,7 +292,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     /// Appends all commands, then reads all replies: one round trip for the batch.
     private func runOnQueue(_ commands: [RedisCommand], blockTimeout: Duration?, operation: UInt64 = 0) throws -> [RedisReply] {
         guard let link else { throw RedisClientError(.connectionClosed, "not connected") }
-        try beginOperation(operation, link)
+        try beginOperation(operation, link, blocking: blockTimeout != nil)
         defer { endOperation() }
         do {
             for command in commands { try link.append(command) }
@@ -316,7 +333,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     func readPushedReply() async throws -> RedisReply {
         try await interruptible { [self] operation in
             guard let link else { throw RedisClientError(.connectionClosed, "not connected") }
-            try beginOperation(operation, link)
+            try beginOperation(operation, link, blocking: true)
             defer { endOperation() }
             link.setTimeout(nil)
             do {

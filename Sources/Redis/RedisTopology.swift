@@ -13,6 +13,12 @@ final class RedisTopology: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The connections made with this topology, so a master change can wake their blocked waits.
+    private let connections = Mutex<[ObjectIdentifier: WeakConnection]>([:])
+
+    private struct WeakConnection: Sendable {
+        weak var connection: RedisConnection?
+    }
 
     init(configuration: RedisConfiguration) {
         state = Mutex(State(sentinels: configuration.sentinel?.sentinels ?? []))
@@ -21,9 +27,21 @@ final class RedisTopology: Sendable {
     /// The current generation; a link made at an older one is not reused.
     var generation: UInt64 { state.withLock { $0.generation } }
 
-    /// Marks every open link as stale (the master may have moved).
+    /// Marks every open link as stale (the master may have moved) and wakes the blocking pops
+    /// and subscriptions waiting on the old server, which would otherwise wait out their timeout
+    /// there while jobs arrive on the new master.
     func invalidate() {
         state.withLock { $0.generation &+= 1 }
+        let live = connections.withLock { entries -> [RedisConnection] in
+            entries = entries.filter { $0.value.connection != nil }
+            return entries.values.compactMap(\.connection)
+        }
+        for connection in live { connection.interruptBlockingWait() }
+    }
+
+    /// Remembers `connection` (weakly) for ``invalidate()``.
+    func track(_ connection: RedisConnection) {
+        connections.withLock { $0[ObjectIdentifier(connection)] = WeakConnection(connection: connection) }
     }
 
     /// The Sentinels in the order to ask them.

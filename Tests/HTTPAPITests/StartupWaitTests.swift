@@ -61,25 +61,29 @@ struct StartupWaitTests {
         #expect(waiting.text.contains("waiting for postgres"), "\(waiting.text)")
         #expect(process.isRunning)
 
+        let script = Self.repositoryRoot.appendingPathComponent("scripts/services.sh").path
         let services = try ChildProcess(
-            executable: "bash", arguments: [Self.repositoryRoot.appendingPathComponent("scripts/services.sh").path, "start", "--dir", directory, "--ephemeral"],
-            logPath: "\(directory)/services.log")
-        defer {
-            _ = try? ChildProcess.run("bash", [Self.repositoryRoot.appendingPathComponent("scripts/services.sh").path, "stop", "--dir", directory])
+            executable: "bash", arguments: [script, "start", "--dir", directory, "--ephemeral"], logPath: "\(directory)/services.log")
+        do {
+            #expect(try await services.waitForExit(.seconds(90)), "services.sh did not finish: \(log("\(directory)/services.log"))")
+            try await waitUntil(.seconds(60), "the worker's /ready to answer 200") {
+                (try? await RawHTTP.getJSON(port: metricsPort, "/ready").status) == 200
+            }
+            #expect(log(logPath).contains("servers answer; starting"))
+            // The migrations ran on the server that came up.
+            let postgres = PostgresClient(configuration: try PostgresConfiguration(url: environment["DB_URL"]!), logger: TestEnvironment.logger)
+            #expect(try await postgres.query("SELECT count(*) FROM applications").first?.decode(0, as: Int.self) == 0)
+            await postgres.shutdown()
+            try await process.stop(grace: .seconds(20))
+            #expect(process.exitStatus == 0, "\(log(logPath).suffix(2000))")
+            // (stdout reaches the log file when the process flushes it, at the latest at exit)
+            #expect(log(logPath).contains("migrations applied now: \(ResumeSchema.migrations.count)"), "\(log(logPath).suffix(2000))")
+        } catch {
+            Issue.record("\(error)\nworker log:\n\(log(logPath).suffix(3000))\nservices.sh:\n\(log("\(directory)/services.log"))")
         }
-        #expect(try await services.waitForExit(.seconds(90)), "services.sh did not finish: \(log("\(directory)/services.log"))")
-        try await waitUntil(.seconds(60), "the worker's /ready to answer 200") {
-            (try? await RawHTTP.getJSON(port: metricsPort, "/ready").status) == 200
-        }
-        #expect(log(logPath).contains("servers answer; starting"))
-        // The migrations ran on the server that came up.
-        let postgres = PostgresClient(configuration: try PostgresConfiguration(url: environment["DB_URL"]!), logger: TestEnvironment.logger)
-        #expect(try await postgres.query("SELECT count(*) FROM applications").first?.decode(0, as: Int.self) == 0)
-        await postgres.shutdown()
-        try await process.stop(grace: .seconds(20))
-        #expect(process.exitStatus == 0, "\(log(logPath).suffix(2000))")
-        // (stdout reaches the log file when the process flushes it, at the latest at exit)
-        #expect(log(logPath).contains("migrations applied now: \(ResumeSchema.migrations.count)"), "\(log(logPath).suffix(2000))")
+        // The servers the script started, stopped by pid through the script.
+        let stop = try ChildProcess(executable: "bash", arguments: [script, "stop", "--dir", directory], logPath: "\(directory)/stop.log")
+        #expect(try await stop.waitForExit(.seconds(60)))
     }
 
     /// The API serves from the start: `/health` 200, `/ready` 503, uploads 503 `starting`; once
