@@ -52,7 +52,8 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
 
     /// Whether retrying later may succeed: connection and timeout failures, and the server errors
     /// of a server that will answer soon — `LOADING` (restarted, reading its AOF/RDB), `BUSY` (a
-    /// long script), `TRYAGAIN`, `MASTERDOWN`, `READONLY` (a replica during a failover),
+    /// long script), `TRYAGAIN`, `MASTERDOWN`, `READONLY` (a replica during a failover), `NOREPLICAS` (a master that
+    /// lost its replicas under `min-replicas-to-write`: an old master after a failover),
     /// `CLUSTERDOWN`.
     public var isTransient: Bool {
         switch code {
@@ -64,7 +65,7 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
 
     /// Whether a server error reply names a passing condition (see ``isTransient``).
     public static func isTransientServerError(_ message: String) -> Bool {
-        ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "CLUSTERDOWN"].contains { prefix in
+        ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "NOREPLICAS", "CLUSTERDOWN"].contains { prefix in
             message.hasPrefix(prefix) && (message.count == prefix.count || message.dropFirst(prefix.count).first == " ")
         }
     }

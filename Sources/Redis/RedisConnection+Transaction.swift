@@ -19,8 +19,12 @@ extension RedisConnection {
             if let rejected {
                 let name = String(decoding: rejected.element.0.first?.bytes ?? [], as: UTF8.self)
                 let reason = rejected.element.1.errorMessage ?? ""
+                // A replica (READONLY) or a master without its replicas (NOREPLICAS) refuses every
+                // write: a passing server state, retried like the same error outside a transaction.
+                if RedisClientError.isTransientServerError(reason) { throw RedisClientError(.serverError, reason) }
                 throw RedisClientError(.transactionAborted, "command \(rejected.offset) (\(name)) was rejected: \(reason)")
             }
+            if RedisClientError.isTransientServerError(message) { throw RedisClientError(.serverError, message) }
             throw RedisClientError(.transactionAborted, message)
         default:
             throw RedisClientError(.protocolError, "unexpected EXEC reply \(exec)")

@@ -307,9 +307,10 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
             for _ in commands {
                 replies.append(try link.readReply(timeout: configuration.commandTimeout))
             }
-            if replies.contains(where: { $0.errorMessage?.hasPrefix("READONLY") == true }) {
-                // A replica answered: the master moved (failover). Reconnect — via Sentinel, or the
-                // URL's name, which managed services repoint — before the next command.
+            if replies.contains(where: { reply in ["READONLY", "NOREPLICAS"].contains { reply.errorMessage?.hasPrefix($0) == true } }) {
+                // A replica answered, or a master that lost its replicas (with min-replicas-to-write,
+                // an old master once its replica was promoted): the master moved. Reconnect — via
+                // Sentinel, or the URL's name, which managed services repoint — before the next command.
                 link.isBroken = true
                 topology.invalidate()
             }
