@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Redis
 import Testing
 import TestSupport
@@ -124,6 +127,30 @@ struct RedisTLSTests {
             try await failure("rediss://localhost:\(plainPort)/0?socket_connect_timeout=1&ssl_ca_certs=\(try ca())")
         }
         #expect(error.message.contains("non-TLS port"), "\(error.message)")
+    }
+
+    /// SNI: `openssl s_server` shows a certificate for another name unless the client names
+    /// `localhost` in its hello, when it shows one for `localhost`. The handshake (chain and name
+    /// checked) passing proves the name was sent; s_server speaks no RESP, so the PING then fails.
+    @Test func theServerNameIsSentAsSNI() async throws {
+        let directory = try TestEnvironment.topology("TOPO_TLS_DIR")
+        let port = try freeLoopbackPort()
+        let server = try ChildProcess(
+            executable: "openssl",
+            arguments: [
+                "s_server", "-accept", "127.0.0.1:\(port)", "-quiet",
+                "-cert", "\(directory)/wrong.crt", "-key", "\(directory)/wrong.key",
+                "-servername", "localhost", "-cert2", "\(directory)/server.crt", "-key2", "\(directory)/server.key",
+            ],
+            logPath: "/dev/null")
+        defer { server.signal(SIGTERM) }
+        try await waitUntil(.seconds(10), "openssl s_server on \(port)") { canConnect(port: port) }
+        let error = try await failure("rediss://localhost:\(port)/0?ssl_ca_certs=\(try ca())&socket_timeout=0.5")
+        #expect(error.message.contains("no reply") || error.message.contains("close_notify"), "\(error.message)")
+        #expect(!error.message.contains("does not name") && !error.message.contains("unknown CA"), "\(error.message)")
+        // Control: an IP address is never sent as SNI, so s_server shows the other certificate.
+        let control = try await failure("rediss://127.0.0.1:\(port)/0?ssl_ca_certs=\(try ca())&socket_timeout=0.5")
+        #expect(control.message.contains("does not name '127.0.0.1'"), "\(control.message)")
     }
 
     @Test func unreadableFilesAreNamed() async throws {
