@@ -29,6 +29,15 @@ struct StartupWaitTests {
         return path
     }
 
+    /// This process's environment with the servers and the data folder of one test.
+    private func environment(redis: String, db: String, directory: String) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["REDIS_URL"] = redis
+        environment["DB_URL"] = db
+        environment["DATA_DIR"] = "\(directory)/files"
+        return environment
+    }
+
     private func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
     private func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
@@ -44,10 +53,8 @@ struct StartupWaitTests {
         // services.sh reuses the ports it finds in DIR/ports: its PostgreSQL comes up where the
         // worker already looks.
         try "REDIS_PORT=\(try freeLoopbackPort())\nPG_PORT=\(pgPort)\n".write(toFile: "\(directory)/ports", atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment
-        environment["REDIS_URL"] = try TestEnvironment.redisURL
-        environment["DB_URL"] = "postgresql://resume:resume-local-dev@127.0.0.1:\(pgPort)/resume_processor"
-        environment["DATA_DIR"] = "\(directory)/files"
+        let environment = environment(
+            redis: try TestEnvironment.redisURL, db: "postgresql://resume:resume-local-dev@127.0.0.1:\(pgPort)/resume_processor", directory: directory)
         let logPath = "\(directory)/worker.log"
         let process = try ChildProcess(
             executable: worker, arguments: ["run", "--metrics-port", "\(metricsPort)", "--env-file", "\(directory)/absent.env", "--name", "startup-wait-\(UUID().uuidString.prefix(6))"],
@@ -98,10 +105,7 @@ struct StartupWaitTests {
             let post = JobPost(id: UUID(), title: "t", description: "d", seniorityLevel: .mid)
             try await ApplicationRepository(client: postgres).insert(post)
             let port = try freeLoopbackPort()
-            var environment = ProcessInfo.processInfo.environment
-            environment["REDIS_URL"] = redis.url
-            environment["DB_URL"] = configuration.url
-            environment["DATA_DIR"] = "\(directory)/files"
+            var environment = environment(redis: redis.url, db: configuration.url, directory: directory)
             environment["QUEUE_MODE"] = "native"
             let logPath = "\(directory)/api.log"
             let process = try ChildProcess(
@@ -134,9 +138,9 @@ struct StartupWaitTests {
         let worker = try binary("worker")
         let directory = try folder("timeout")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["REDIS_URL"] = try TestEnvironment.redisURL
-        environment["DB_URL"] = "postgresql://resume:resume-local-dev@127.0.0.1:\(try freeLoopbackPort())/resume_processor"
+        let environment = environment(
+            redis: try TestEnvironment.redisURL, db: "postgresql://resume:resume-local-dev@127.0.0.1:\(try freeLoopbackPort())/resume_processor",
+            directory: directory)
         let logPath = "\(directory)/worker.log"
         let process = try ChildProcess(
             executable: worker, arguments: ["run", "--startup-timeout", "2", "--env-file", "\(directory)/absent.env"],
@@ -157,9 +161,8 @@ struct StartupWaitTests {
         let userEnd = try #require(url.firstRange(of: "://")).upperBound
         let at = try #require(url.lastIndex(of: "@"))
         let user = url[userEnd..<at].prefix { $0 != ":" }
-        var environment = ProcessInfo.processInfo.environment
-        environment["REDIS_URL"] = try TestEnvironment.redisURL
-        environment["DB_URL"] = "postgresql://\(user):Wrong-Secret-42@\(url[url.index(after: at)...])"
+        let environment = environment(
+            redis: try TestEnvironment.redisURL, db: "postgresql://\(user):Wrong-Secret-42@\(url[url.index(after: at)...])", directory: directory)
         let logPath = "\(directory)/worker.log"
         let process = try ChildProcess(
             executable: worker, arguments: ["run", "--env-file", "\(directory)/absent.env"], logPath: logPath, environment: environment)
