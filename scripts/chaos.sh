@@ -3,12 +3,13 @@
 # release mode (or uses --bin-dir), starts a private Redis (AOF, appendfsync everysec) and
 # PostgreSQL on free loopback ports, runs compat/chaos/chaos.py — API and workers under injected
 # faults, one figures line per scenario, failing when an accepted job is lost — and stops the
-# servers it started, by pid.
+# servers it started, by pid. Scenario 8 runs its own Sentinel group (scripts/topology.sh start
+# --only-sentinel in SERVICES_DIR/topology-8) beside the private PostgreSQL.
 #
 #   scripts/chaos.sh [--short] [--compare] [--bin-dir DIR] [SCENARIO...]
 #
 # --short is the CI version (scripts/test.sh runs it); --compare adds the Python RQ side-by-side
-# of scenarios 1, 5 and 6. Scenarios default to 1–7. CHAOS_KEEP_LOGS=1 keeps the logs of a passing run.
+# of scenarios 1, 5 and 6. Scenarios default to 1–8. CHAOS_KEEP_LOGS=1 keeps the logs of a passing run.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -41,6 +42,10 @@ LOGS="$SERVICES_DIR/logs"
 mkdir -p "$LOGS"
 cleanup() {
   local status=$?
+  # chaos.py stops scenario 8's topology itself; this covers a chaos.py that was killed.
+  if [[ -d "$SERVICES_DIR/topology-8" ]]; then
+    bash "$REPO_ROOT/scripts/topology.sh" stop --dir "$SERVICES_DIR/topology-8" 2>/dev/null || true
+  fi
   bash "$REPO_ROOT/scripts/services.sh" stop --dir "$SERVICES_DIR" || true
   if ((status == 0)) && [[ -z "${CHAOS_KEEP_LOGS:-}" ]]; then
     rm -rf "$SERVICES_DIR" "$(cat "$SERVICES_DIR/pg.datadir" 2>/dev/null | xargs -r dirname)" 2>/dev/null || true

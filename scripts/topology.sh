@@ -3,6 +3,10 @@
 # with throwaway certificates made at each start.
 #
 #   scripts/topology.sh start --dir DIR   (re)start everything in DIR; writes DIR/env
+#   scripts/topology.sh start --only-sentinel --dir DIR
+#                                         only the Sentinel group (master, replica, three sentinels;
+#                                         no certificates, TLS servers or PostgreSQL); DIR/env then
+#                                         holds TOPO_DIR and the TOPO_MASTER/REPLICA/SENTINEL_* lines
 #   scripts/topology.sh stop  --dir DIR   stop what a start in DIR left running, by pid (idempotent)
 #   scripts/topology.sh env   --dir DIR   print DIR/env
 #
@@ -31,13 +35,15 @@ source "$(dirname "$0")/lib.sh"
 command="${1:-}"
 shift || true
 DIR=""
+ONLY_SENTINEL=0
 while (($#)); do
   case "$1" in
     --dir) DIR="$2"; shift 2 ;;
+    --only-sentinel) ONLY_SENTINEL=1; shift ;;
     *) die "unknown option $1" ;;
   esac
 done
-[[ -n "$DIR" ]] || die "usage: topology.sh start|stop|env --dir DIR"
+[[ -n "$DIR" ]] || die "usage: topology.sh start [--only-sentinel]|stop|env --dir DIR"
 
 PG_USER=resume
 PG_PASSWORD=resume-local-dev   # local loopback-only test server; not a production secret
@@ -287,6 +293,14 @@ write_env() {
   # Single quotes: the URLs hold '&' and '?'.
   cat >"$DIR/env" <<ENV
 export TOPO_DIR='$DIR'
+export TOPO_MASTER_PORT='$MASTER_PORT'
+export TOPO_REPLICA_PORT='$REPLICA_PORT'
+export TOPO_SENTINEL_PORTS='$s1,$s2,$s3'
+export TOPO_SENTINEL_MASTER='mymaster'
+export TOPO_SENTINEL_URL='redis+sentinel://127.0.0.1:$s1,127.0.0.1:$s2,127.0.0.1:$s3/mymaster/0'
+ENV
+  ((ONLY_SENTINEL)) && return
+  cat >>"$DIR/env" <<ENV
 export TOPO_TLS_DIR='$tls'
 export TOPO_TLS_CA_CERT='$tls/ca.crt'
 export TOPO_TLS_OTHER_CA_CERT='$tls/other-ca.crt'
@@ -298,11 +312,6 @@ export TOPO_MTLS_PORT='$MTLS_PORT'
 export TOPO_MTLS_URL='rediss://localhost:$MTLS_PORT/0?ssl_ca_certs=$tls/ca.crt&ssl_certfile=$tls/client.crt&ssl_keyfile=$tls/client.key'
 export TOPO_WRONGNAME_PORT='$WRONGNAME_PORT'
 export TOPO_EXPIRED_PORT='$EXPIRED_PORT'
-export TOPO_MASTER_PORT='$MASTER_PORT'
-export TOPO_REPLICA_PORT='$REPLICA_PORT'
-export TOPO_SENTINEL_PORTS='$s1,$s2,$s3'
-export TOPO_SENTINEL_MASTER='mymaster'
-export TOPO_SENTINEL_URL='redis+sentinel://127.0.0.1:$s1,127.0.0.1:$s2,127.0.0.1:$s3/mymaster/0'
 export TOPO_PG_SSL_PORT='$PG_SSL_PORT'
 export TOPO_PG_SSL_URL='postgresql://$PG_USER:$PG_PASSWORD@localhost:$PG_SSL_PORT/$PG_DATABASE?sslmode=verify-full&sslrootcert=$tls/ca.crt'
 ENV
@@ -343,20 +352,25 @@ start_all() {
   stop_all
   # A failed start stops what it had started (the logs stay in DIR).
   trap 'log "start failed; stopping what was started"; stop_all' EXIT
-  # The keys are made while the ports are picked (each free_port is a Python start).
-  make_certs &
-  local certs_pid=$!
-  pick_port TLS_PORT; pick_port MTLS_PORT; pick_port WRONGNAME_PORT; pick_port EXPIRED_PORT
-  pick_port MASTER_PORT; pick_port REPLICA_PORT
-  pick_port SENTINEL1_PORT; pick_port SENTINEL2_PORT; pick_port SENTINEL3_PORT
-  pick_port PG_SSL_PORT
-  wait "$certs_pid" || exit 1
+  if ((ONLY_SENTINEL)); then
+    pick_port MASTER_PORT; pick_port REPLICA_PORT
+    pick_port SENTINEL1_PORT; pick_port SENTINEL2_PORT; pick_port SENTINEL3_PORT
+  else
+    # The keys are made while the ports are picked (each free_port is a Python start).
+    make_certs &
+    local certs_pid=$!
+    pick_port TLS_PORT; pick_port MTLS_PORT; pick_port WRONGNAME_PORT; pick_port EXPIRED_PORT
+    pick_port MASTER_PORT; pick_port REPLICA_PORT
+    pick_port SENTINEL1_PORT; pick_port SENTINEL2_PORT; pick_port SENTINEL3_PORT
+    pick_port PG_SSL_PORT
+    wait "$certs_pid" || exit 1
 
-  start_tls_redis tls "$TLS_PORT" server no
-  start_tls_redis mtls "$MTLS_PORT" server yes
-  start_tls_redis wrongname "$WRONGNAME_PORT" wrong no
-  # Redis 7.0 starts with an expired certificate (it does not check the dates); clients refuse it.
-  start_tls_redis expired "$EXPIRED_PORT" expired no
+    start_tls_redis tls "$TLS_PORT" server no
+    start_tls_redis mtls "$MTLS_PORT" server yes
+    start_tls_redis wrongname "$WRONGNAME_PORT" wrong no
+    # Redis 7.0 starts with an expired certificate (it does not check the dates); clients refuse it.
+    start_tls_redis expired "$EXPIRED_PORT" expired no
+  fi
 
   # No 5 s wait before a full sync (diskless sync's default delay), here and after a failover.
   start_redis master --port "$MASTER_PORT" --repl-diskless-sync-delay 0
@@ -369,7 +383,7 @@ start_all() {
   start_sentinel sentinel3 "$SENTINEL3_PORT"
 
   # PostgreSQL starts while the sentinels find each other (hello messages, every 2 s).
-  start_postgres
+  ((ONLY_SENTINEL)) || start_postgres
 
   local port
   for port in "$SENTINEL1_PORT" "$SENTINEL2_PORT" "$SENTINEL3_PORT"; do
@@ -390,5 +404,5 @@ case "$command" in
   start) start_all ;;
   stop) stop_all ;;
   env) cat "$DIR/env" ;;
-  *) die "usage: topology.sh start|stop|env --dir DIR" ;;
+  *) die "usage: topology.sh start [--only-sentinel]|stop|env --dir DIR" ;;
 esac

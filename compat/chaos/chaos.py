@@ -12,6 +12,7 @@ Scenarios (see README, "Chaos suite"):
   5  every normal Redis connection killed (CLIENT KILL TYPE normal) in a loop
   6  a Python RQ 2.12 worker and a Swift worker on one queue; the Python one killed
   7  fuzzing for a fixed time budget (bench fuzz)
+  8  Sentinel failover (SENTINEL FAILOVER) during 2 000 uploads, API and workers on a Sentinel URL
 The Python RQ comparison (--compare) runs scenarios 1, 5 and 6 with Python `rq worker`s on
 Python-enqueued jobs, measured the same way, beside the same runs with Swift workers.
 """
@@ -20,6 +21,8 @@ import http.client
 import json
 import os
 import random
+import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -29,6 +32,9 @@ import time
 import uuid
 
 import redis
+import redis.sentinel
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 
 from rqcompat.processes import children_of
@@ -879,6 +885,264 @@ def scenario_fuzz(args):
 
 
 # --------------------------------------------------------------------------------------------
+# Scenario 8: Sentinel failover
+
+
+# Connection names of the suite's own clients of the Sentinel group, left out of OldMasterWatch's count.
+OWN_CLIENTS = ("chaos-suite", "chaos-old-master-watch")
+
+
+class SentinelServers(Servers):
+    """scripts/topology.sh's Sentinel group (a master, a replica, three Sentinels monitoring one
+    master name; no AOF) in a folder of its own, beside the chaos suite's PostgreSQL: `redis_url`
+    is the Sentinel URL the fleet gets, `redis` a redis-py client of whichever server is master."""
+
+    def __init__(self, servers, directory):
+        self.directory = servers.directory
+        self.db_url = servers.db_url
+        self.topology_dir = directory
+        self.redis_url = None
+
+    def topology(self, *args):
+        completed = subprocess.run(["bash", os.path.join(ROOT, "scripts", "topology.sh"), *args, "--dir", self.topology_dir],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120)
+        if completed.returncode != 0:
+            raise Failure(f"scripts/topology.sh {' '.join(args)} failed: {completed.stderr[-2000:]}")
+
+    def start(self):
+        self.topology("start", "--only-sentinel")
+        env = {}
+        for line in open(os.path.join(self.topology_dir, "env")):
+            key, _, value = line.strip().removeprefix("export ").partition("=")
+            env[key] = " ".join(shlex.split(value))
+        self.redis_url = env["TOPO_SENTINEL_URL"]
+        self.master_name = env["TOPO_SENTINEL_MASTER"]
+        self.sentinel_ports = [int(port) for port in env["TOPO_SENTINEL_PORTS"].split(",")]
+        sentinel = redis.sentinel.Sentinel([("127.0.0.1", port) for port in self.sentinel_ports], socket_timeout=5)
+        # Connections move to the new master after a connection error or READONLY (redis-py
+        # disconnects and asks the Sentinels again); a few retries cover the switch itself.
+        self.redis = sentinel.master_for(self.master_name, socket_timeout=10, retry_on_timeout=True, client_name=OWN_CLIENTS[0],
+                                         retry=RedisRetry(ConstantBackoff(0.5), 20), retry_on_error=[redis.ConnectionError])
+        self.admin = redis.Redis(host="127.0.0.1", port=self.sentinel_ports[0], socket_timeout=5, decode_responses=True)
+
+    def stop(self):
+        try:
+            self.topology("stop")
+        except (Failure, subprocess.TimeoutExpired) as error:
+            log(f"stopping the topology in {self.topology_dir} failed: {error}")
+
+    def master_port(self):
+        _, port = self.admin.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
+        return int(port)
+
+    def replica_in_sync(self):
+        """Whether the Sentinel we ask sees a replica that is healthy with its link to the master up."""
+        for entry in self.admin.execute_command("SENTINEL", "REPLICAS", self.master_name):
+            fields = entry if isinstance(entry, dict) else dict(zip(entry[::2], entry[1::2]))  # redis-py 8 parses it
+            if fields.get("flags") == "slave" and fields.get("master-link-status") == "ok":
+                return True
+        return False
+
+    def fail_over(self, timeout=60):
+        """SENTINEL FAILOVER once a replica is in sync (sent again after an error reply, e.g. INPROG
+        or NOGOODSLAVE); returns (time of the accepted FAILOVER, time the Sentinels named the new
+        master, old master port, new master port)."""
+        old = self.master_port()
+        deadline = time.time() + timeout
+        while True:
+            if self.replica_in_sync():
+                sent = time.time()
+                try:
+                    self.admin.execute_command("SENTINEL", "FAILOVER", self.master_name)
+                    break
+                except redis.ResponseError as error:
+                    log(f"scenario 8: SENTINEL FAILOVER answered {error}; again")
+            if time.time() > deadline:
+                raise Failure(f"the Sentinel group never became able to fail over within {timeout} s")
+            time.sleep(0.2)
+        wait_until(lambda: self.master_port() != old, timeout, "the Sentinels still name the old master")
+        return sent, time.time(), old, self.master_port()
+
+
+class OldMasterWatch:
+    """Polls the old master's CLIENT LIST (normal clients but the Sentinels' and its own) from just
+    before the failover: when a fleet connection last ran a command there (idle 0, so to within
+    a second), when one was last blocked there (a pop that would wait out its timeout on the
+    old master), and which are still connected at the end (counted by name and last command)."""
+
+    def __init__(self, port, limit):
+        self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2, decode_responses=True,
+                                  client_name=OWN_CLIENTS[1])
+        self.limit = limit
+        self.last_command = None
+        self.last_blocked = None
+        self.left = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        started = time.time()
+        while not self.stopping.wait(0.1) and time.time() - started < self.limit:
+            try:
+                clients = self.client.client_list(_type="normal")
+            except redis.RedisError:
+                continue
+            fleet = [c for c in clients if not c.get("name", "").startswith("sentinel-") and c.get("name") not in OWN_CLIENTS]
+            now = time.time()
+            if any(c.get("idle") == "0" and "b" not in c.get("flags", "") for c in fleet):
+                self.last_command = now
+            if any("b" in c.get("flags", "") for c in fleet):
+                self.last_blocked = now
+            left = {}
+            for c in fleet:
+                key = f"{c.get('name') or 'unnamed'}, last {c.get('cmd')}"
+                left[key] = left.get(key, 0) + 1
+            self.left = left
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join()
+
+
+def sweeper_requeued(logs):
+    """Applications the workers' PENDING sweepers enqueued again, from their log lines."""
+    total = 0
+    for name in os.listdir(logs):
+        if name.startswith("chaos-swift-") and name.endswith(".log"):
+            for line in open(os.path.join(logs, name), errors="replace"):
+                if "re-enqueued applications left PENDING" in line:
+                    found = re.search(r"applications[=:] *\"?(\d+)", line)
+                    total += int(found.group(1)) if found else 1
+    return total
+
+
+def rq_state_after_failover(servers, queue=RQ_QUEUE):
+    """What stuck_rq_state counts, split in two: (stale, stuck, the stale job ids). Stale are the
+    new master's copies of jobs a worker on the old master started before the promotion and
+    finished after it (the intermediate list, rq:wip and status started as replicated, the
+    application COMPLETED): RQ maintenance retries them (an id in the intermediate list at once,
+    a wip entry once it expires, 90 s after the start), and the second run finds the row
+    COMPLETED and does nothing. Stuck is everything else still queued or started."""
+    r = servers.redis
+    held = {
+        f"rq:queue:{queue}:intermediate": {m.decode() for m in r.lrange(f"rq:queue:{queue}:intermediate", 0, -1)},
+        f"rq:wip:{queue}": {m.decode().split(":", 1)[0] for m in r.zrange(f"rq:wip:{queue}", 0, -1)},
+        "jobs with status started": {key.decode().split(":", 2)[2] for key in r.scan_iter("rq:job:*", count=1000)
+                                     if key.count(b":") == 2 and r.hget(key, "status") == b"started"},
+    }
+    ids = sorted(set().union(*held.values()))
+    uuids = [i for i in ids if re.fullmatch(r"[0-9a-f-]{36}", i)]
+    completed = {row[0] for row in servers.sql("SELECT id FROM applications WHERE status = 'COMPLETED' AND id IN ("
+                                               + ",".join(f"'{i}'" for i in uuids) + ")")} if uuids else set()
+    stale = {key: len(members & completed) for key, members in held.items() if members & completed}
+    stuck = {key: len(members - completed) for key, members in held.items() if members - completed}
+    if r.llen(f"rq:queue:{queue}"):
+        stuck[f"rq:queue:{queue}"] = r.llen(f"rq:queue:{queue}")
+    return stale, stuck, set(ids) & completed
+
+
+def scenario_sentinel_failover(args, servers, logs):
+    """API and two Swift workers (RQ mode) on the Sentinel URL of a fresh topology (PostgreSQL is
+    the suite's); SENTINEL FAILOVER once half of `args.outage_jobs` uploads, paced over
+    `args.failover_window`, are accepted. Writes the old master acknowledged after the replica was
+    promoted are lost with it (asynchronous replication): a job enqueued there and not processed
+    before the switch leaves its row PENDING, and the workers' sweepers enqueue it again on the new
+    master, so nothing accepted may be lost. Jobs started before the promotion and finished after
+    it stay started on the new master (stale, see rq_state_after_failover): reported by the short
+    version, waited for (maintenance retries them) by the long one. Recovery: from the FAILOVER
+    until the first upload answered 202 after the Sentinels named the new master, and until the
+    first of those uploads is processed."""
+    topology = SentinelServers(servers, os.path.join(servers.directory, "topology-8"))
+    fleet = None
+    try:
+        topology.start()
+        fleet = Fleet(args, topology, logs)
+        fleet.env["LOG_LEVEL"] = "info"  # the fleet's "redis master switched" lines, for the record
+        started = time.time()
+        api, job_post, uploader = start_paced_run(args, fleet, 2, args.failover_window)
+        wait_until(lambda: len(uploader.accepted) >= args.outage_jobs // 2 or not any(t.is_alive() for t in uploader.threads),
+                   args.failover_window * 3, "uploads stalled before the failover")
+        accepted_before = len(uploader.accepted)
+        with OldMasterWatch(topology.master_port(), args.failover_window + 30) as watch:
+            failover_at, switched_at, old_port, new_port = topology.fail_over()
+            log(f"scenario 8: SENTINEL FAILOVER after {accepted_before} accepted uploads; master {old_port} -> {new_port} "
+                f"in {switched_at - failover_at:.1f} s")
+            uploader.join()
+            log(f"scenario 8: {len(uploader.accepted)} accepted in {time.time() - started:.1f} s; waiting for the fleet")
+            drained = wait_for_applications(topology, job_post, uploader.accepted, args.timeout)
+        stale, _, stale_ids = rq_state_after_failover(topology)
+        settled = None
+        if stale and args.failover_settle and drained is not None:
+            # The long version waits for RQ maintenance to retry the stale copies and the retries
+            # (10 s later, through rq:scheduled) to finish.
+            log(f"scenario 8: stale job state on the new master {stale}; waiting up to {args.failover_settle:.0f} s for maintenance")
+            waited = time.time()
+
+            def settled_now():
+                statuses = [topology.redis.hget(f"rq:job:{i}", "status") for i in stale_ids]
+                return all(status in (b"finished", b"failed") for status in statuses) and not stuck_rq_state(topology)
+
+            while not (done_now := settled_now()) and time.time() - waited < args.failover_settle:
+                time.sleep(1)
+            settled = round(time.time() - waited, 1) if done_now else None
+            drained = wait_for_applications(topology, job_post, uploader.accepted, args.timeout)
+        left_stale, stuck, _ = rq_state_after_failover(topology)
+        figures = resume_figures(topology, job_post, uploader)
+        after = [i for i, t in uploader.accepted.items() if t > switched_at]
+        first_accept = min((uploader.accepted[i] for i in after), default=None)
+        done = processed_at_lookup(topology, job_post)
+        first_done = min((done(i) for i in after if done(i)), default=None)
+        answers = sorted(t for t in uploader.accepted.values() if t > failover_at - 1)
+        figures["failover_s"] = round(switched_at - failover_at, 2)
+        figures["api_recovery_s"] = round(first_accept - failover_at, 2) if first_accept else None
+        figures["worker_recovery_s"] = round(first_done - failover_at, 2) if first_done else None
+        figures["recovery_s"] = (max(figures["api_recovery_s"], figures["worker_recovery_s"])
+                                 if first_accept and first_done else None)
+        figures["longest_202_gap_s"] = round(max((b - a for a, b in zip(answers, answers[1:])), default=0), 2)
+        figures["old_master_last_command_s"] = round(watch.last_command - failover_at, 1) if watch.last_command else None
+        figures["old_master_last_blocked_s"] = round(watch.last_blocked - failover_at, 1) if watch.last_blocked else None
+        figures["old_master_clients_left"] = watch.left
+        # Accepted uploads whose job the new master never got (enqueued on the old master after the
+        # promotion) and that were processed there before the switch (a sweeper's re-enqueue writes a new one).
+        pipe = topology.redis.pipeline(transaction=False)
+        for application in uploader.accepted:
+            pipe.exists(f"rq:job:{application}")
+        figures["jobs_missing_on_new_master"] = sum(1 for present in pipe.execute() if not present)
+        figures["sweeper_requeued"] = sweeper_requeued(logs)
+        figures["switch_logged"] = sum(open(p.log_path, errors="replace").read().count("redis master switched by Sentinel")
+                                       for p in fleet.processes)
+        figures["elapsed_s"] = round(time.time() - started, 1)
+        figures["stale_after_failover"] = stale or None
+        figures["stale_cleared_s"] = settled
+        if settled is not None:
+            statuses = [topology.redis.hget(f"rq:job:{i}", "status") for i in stale_ids]
+            figures["stale_jobs_after_retry"] = {status.decode() if status else "missing": statuses.count(status)
+                                                 for status in set(statuses)}
+        figures["stuck"] = stuck
+        if uploader.other:
+            figures.setdefault("problems", []).append(f"uploads answered other than 202/503: {uploader.other[:3]}")
+        if stale and args.failover_settle and (left_stale or settled is None):
+            figures.setdefault("problems", []).append(f"stale job state not cleared by maintenance within "
+                                                      f"{args.failover_settle:.0f} s: {left_stale or stale}")
+        for name in ("api_recovery_s", "worker_recovery_s"):
+            if figures[name] is None:
+                figures.setdefault("problems", []).append(f"{name}: nothing accepted after the switch was " +
+                                                          ("accepted" if name == "api_recovery_s" else "processed"))
+        if drained is None:
+            figures.setdefault("problems", []).append(f"not drained within {args.timeout} s")
+        print_figures(f"8 (rq, Sentinel failover during {args.outage_jobs} uploads)", figures)
+        check(figures, 8)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+        topology.stop()
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main():
@@ -888,7 +1152,7 @@ def main():
     parser.add_argument("--logs", required=True)
     parser.add_argument("--short", action="store_true", help="the CI version: fewer jobs and shorter outages")
     parser.add_argument("--compare", action="store_true", help="also run scenarios 1, 5 and 6 with Python RQ workers")
-    parser.add_argument("scenarios", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6, 7])
+    parser.add_argument("scenarios", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6, 7, 8])
     args = parser.parse_args()
     args.api = os.path.join(args.bin_dir, "api")
     args.worker = os.path.join(args.bin_dir, "worker")
@@ -897,10 +1161,12 @@ def main():
         args.jobs, args.kills, args.kill_interval, args.compare_jobs = 600, 3, 1.0, 600
         args.outage_jobs, args.outage_window, args.redis_down, args.postgres_down = 300, 6.0, 1.0, 6.0
         args.kill_period, args.mixed_jobs, args.fuzz_seconds, args.timeout = 0.1, 40, 14.0, 240
+        args.failover_window, args.failover_settle = 10.0, 0.0
     else:
         args.jobs, args.kills, args.kill_interval, args.compare_jobs = 10_000, 5, 3.0, 2_000
         args.outage_jobs, args.outage_window, args.redis_down, args.postgres_down = 2_000, 12.0, 2.0, 30.0
         args.kill_period, args.mixed_jobs, args.fuzz_seconds, args.timeout = 0.1, 200, 120.0, 900
+        args.failover_window, args.failover_settle = 20.0, 240.0
     servers = Servers(args.services_dir)
     random.seed(7)
     failures = []
@@ -931,6 +1197,8 @@ def main():
                     scenario_mixed_fleet(args, servers, os.path.join(logs, "python"), "python")
             elif scenario == 7:
                 scenario_fuzz(args)
+            elif scenario == 8:
+                scenario_sentinel_failover(args, servers, logs)
         except Failure as failure:
             log(f"FAILED: {failure} (logs in {logs})")
             failures.append(str(failure))
@@ -938,7 +1206,7 @@ def main():
     for scenario, figures in RESULTS:
         print(f"  {scenario}: lost {figures.get('lost', '-')}, run twice {figures.get('run_twice', '-')}, "
               f"duplicates {figures.get('duplicate_rows', figures.get('completed_twice', '-'))}, "
-              f"recovery {figures.get('recovery_after_kill', figures.get('worker_reconnect_s', figures.get('ready_recovered_s', '-')))}")
+              f"recovery {figures.get('recovery_after_kill', figures.get('worker_reconnect_s', figures.get('recovery_s', figures.get('ready_recovered_s', '-'))))}")
     if failures:
         print(f"\n{len(failures)} scenario(s) failed:\n  " + "\n  ".join(failures))
         sys.exit(1)
