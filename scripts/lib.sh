@@ -72,3 +72,15 @@ as_postgres() {
     "$@"
   fi
 }
+
+# Creates the application's role and database on a running server, as the postgres user over
+# its socket folder (idempotent): ensure_app_database SOCKET_DIR PORT USER PASSWORD DATABASE
+ensure_app_database() {
+  local psql=(as_postgres psql -h "$1" -p "$2" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+  if [[ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = '$3'")" ]]; then
+    "${psql[@]}" -c "CREATE ROLE $3 LOGIN CREATEDB PASSWORD '$4'" >/dev/null
+  fi
+  if [[ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$5'")" ]]; then
+    "${psql[@]}" -c "CREATE DATABASE $5 OWNER $3" >/dev/null
+  fi
+}

@@ -275,13 +275,7 @@ HBA
     -o "-c listen_addresses=127.0.0.1 -p $PG_SSL_PORT -c unix_socket_directories=$data -c fsync=off -c ssl=on -c ssl_cert_file=$data/topology-server.crt -c ssl_key_file=$data/topology-server.key -c ssl_ca_file=$data/topology-ca.crt" \
     start >/dev/null || die "postgres did not start; see $data/server.log"
   # Role and database for the application (idempotent).
-  local psql=(as_postgres psql -h "$data" -p "$PG_SSL_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
-  if [[ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'")" ]]; then
-    "${psql[@]}" -c "CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'" >/dev/null
-  fi
-  if [[ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" ]]; then
-    "${psql[@]}" -c "CREATE DATABASE $PG_DATABASE OWNER $PG_USER" >/dev/null
-  fi
+  ensure_app_database "$data" "$PG_SSL_PORT" "$PG_USER" "$PG_PASSWORD" "$PG_DATABASE"
   log "postgres (TLS only) on 127.0.0.1:$PG_SSL_PORT (data $data)"
 }
 
