@@ -5,18 +5,28 @@ import Redis
 
 /// Waits at start for Redis and PostgreSQL to answer, instead of exiting: one probe of each per
 /// attempt, one log line per failed attempt naming what failed and when the next attempt comes,
-/// capped backoff between attempts. A failure no retry can cure (a refused password or
-/// certificate) ends the wait at once, as does `timeout` when set.
+/// capped backoff between attempts. A failure no retry should cure (a refused password or
+/// certificate) ends the wait once it has lasted ``permanentFailureGrace``, as does `timeout`.
 public struct ServerWait: Sendable {
     /// How long to wait in all; `nil` waits forever (`--startup-timeout`). Default: `nil`.
     public var timeout: Duration?
     /// The delays between attempts. Default: 0.5 s doubling to 5 s.
     public var backoff: Backoff
 
+    /// How long a failure no retry should cure (a refused password or certificate) must last
+    /// before the wait ends: PostgreSQL answers "password authentication failed" for a role that
+    /// does not exist yet, which is what a set-up script creating it just after the server
+    /// came up looks like. Default: 10 s.
+    public var permanentFailureGrace: Duration
+
     /// Creates a wait; see the properties for the defaults.
-    public init(timeout: Duration? = nil, backoff: Backoff = Backoff(initialDelay: .milliseconds(500), maximumDelay: .seconds(5))) {
+    public init(
+        timeout: Duration? = nil, backoff: Backoff = Backoff(initialDelay: .milliseconds(500), maximumDelay: .seconds(5)),
+        permanentFailureGrace: Duration = .seconds(10)
+    ) {
         self.timeout = timeout
         self.backoff = backoff
+        self.permanentFailureGrace = permanentFailureGrace
     }
 
     /// Why starting stopped: a server that cannot be used, or the timeout.
@@ -30,6 +40,7 @@ public struct ServerWait: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         var attempt = 0
+        var permanentSince: ContinuousClock.Instant?
         while true {
             try Task.checkCancellation()
             async let redisProbe = Self.probe(redis)
@@ -45,7 +56,13 @@ public struct ServerWait: Sendable {
                 "\(name): " + failure.reason.split(whereSeparator: \.isNewline).map { $0.trimmingPrefix(while: \.isWhitespace) }.joined(separator: " ")
             }.joined(separator: "; ")
             if failures.contains(where: { $0.1.permanent }) {
-                throw Failure(description: "cannot start: \(reasons)")
+                let since = permanentSince ?? clock.now
+                permanentSince = since
+                if since.duration(to: clock.now) >= permanentFailureGrace {
+                    throw Failure(description: "cannot start: \(reasons)")
+                }
+            } else {
+                permanentSince = nil
             }
             let delay = backoff.delay(afterAttempt: attempt)
             attempt += 1
