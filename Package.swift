@@ -212,7 +212,7 @@ let package = Package(
         .target(
             name: "AppSupport",
             dependencies: [
-                "AppConfig", "ApplicationStore", "ClientSupport", "Redis", "Postgres",
+                "AppConfig", "ApplicationStore", "ClientSupport", "NetworkTransport", "Redis", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import AppConfig
 import ArgumentParser
 import Logging
+import NetworkTransport
 import Postgres
 import Redis
 
@@ -35,6 +36,8 @@ public struct CommonOptions: ParsableArguments, Sendable {
         label: String, redisConnections: Int? = nil,
         _ body: (AppConfiguration, RedisClient, PostgresClient, Logger) async throws -> Result
     ) async throws -> Result {
+        // Before any connection: OpenSSL's exit-time cleanup must not race connections closing.
+        OpenSSLProcess.keepStateUntilExit()
         let logger = logger(label: label)
         var configuration = Startup.loadConfiguration(dotEnvPath: envFile)
         if let url {
