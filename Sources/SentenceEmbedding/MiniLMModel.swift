@@ -1,0 +1,112 @@
+import Foundation
+
+/// The weights and forward pass of a BERT encoder as all-MiniLM-L6-v2 has it (6 layers, width
+/// 384, 12 heads, feed-forward 1 536, GELU, post-layer-norm, absolute positions), followed by
+/// sentence-transformers' mean pooling and L2 normalisation.
+///
+/// Not thread-safe for concurrent calls (it reuses scratch buffers): ``MiniLMEmbedder`` runs it
+/// on one dedicated thread.
+final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on one thread, see above
+    struct Layer {
+        var qkvWeight: [Float], qkvBias: [Float]  // queries, keys, values stacked: [3·width, width]
+        var outputWeight: [Float], outputBias: [Float]
+        var attentionNormGain: [Float], attentionNormBias: [Float]
+        var intermediateWeight: [Float], intermediateBias: [Float]
+        var downWeight: [Float], downBias: [Float]
+        var outputNormGain: [Float], outputNormBias: [Float]
+    }
+
+    let width: Int, heads: Int, intermediate: Int, maximumPositions: Int, vocabularySize: Int
+    let epsilon: Float
+    let wordEmbeddings: [Float], positionEmbeddings: [Float], tokenTypeEmbedding: [Float]
+    let embeddingNormGain: [Float], embeddingNormBias: [Float]
+    let layers: [Layer]
+
+    // Scratch buffers, reused across calls.
+    private var hidden: [Float] = [], qkv: [Float] = [], scores: [Float] = [], context: [Float] = []
+    private var projected: [Float] = [], expanded: [Float] = [], attended: [Float] = []
+
+    /// Loads the weights from `model.safetensors` with the sizes of `configuration`.
+    init(weights file: SafetensorsFile, configuration: BertConfiguration) throws(SentenceEmbeddingError) {
+        let w = configuration.hiddenSize, f = configuration.intermediateSize
+        width = w
+        heads = configuration.attentionHeads
+        intermediate = f
+        maximumPositions = configuration.maximumPositions
+        vocabularySize = configuration.vocabularySize
+        epsilon = configuration.layerNormEpsilon
+        guard heads > 0, w % heads == 0 else { throw SentenceEmbeddingError(.badFormat, "width \(w) is not a multiple of \(heads) heads") }
+        // Checkpoints name their tensors with or without the `bert.` prefix.
+        let prefix = file.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        func tensor(_ name: String, _ shape: [Int]) throws(SentenceEmbeddingError) -> [Float] {
+            try file.floats(prefix + name, shape: shape)
+        }
+        wordEmbeddings = try tensor("embeddings.word_embeddings.weight", [vocabularySize, w])
+        positionEmbeddings = try tensor("embeddings.position_embeddings.weight", [maximumPositions, w])
+        tokenTypeEmbedding = Array(try tensor("embeddings.token_type_embeddings.weight", [configuration.typeVocabularySize, w]).prefix(w))
+        embeddingNormGain = try tensor("embeddings.LayerNorm.weight", [w])
+        embeddingNormBias = try tensor("embeddings.LayerNorm.bias", [w])
+        var layers: [Layer] = []
+        for index in 0..<configuration.layers {
+            let p = "encoder.layer.\(index)."
+            layers.append(Layer(
+                qkvWeight: try tensor(p + "attention.self.query.weight", [w, w]) + tensor(p + "attention.self.key.weight", [w, w])
+                    + tensor(p + "attention.self.value.weight", [w, w]),
+                qkvBias: try tensor(p + "attention.self.query.bias", [w]) + tensor(p + "attention.self.key.bias", [w])
+                    + tensor(p + "attention.self.value.bias", [w]),
+                outputWeight: try tensor(p + "attention.output.dense.weight", [w, w]),
+                outputBias: try tensor(p + "attention.output.dense.bias", [w]),
+                attentionNormGain: try tensor(p + "attention.output.LayerNorm.weight", [w]),
+                attentionNormBias: try tensor(p + "attention.output.LayerNorm.bias", [w]),
+                intermediateWeight: try tensor(p + "intermediate.dense.weight", [f, w]),
+                intermediateBias: try tensor(p + "intermediate.dense.bias", [f]),
+                downWeight: try tensor(p + "output.dense.weight", [w, f]),
+                downBias: try tensor(p + "output.dense.bias", [w]),
+                outputNormGain: try tensor(p + "output.LayerNorm.weight", [w]),
+                outputNormBias: try tensor(p + "output.LayerNorm.bias", [w])))
+        }
+        self.layers = layers
+    }
+
+    /// The mean-pooled, L2-normalised sentence vector of `ids` (`[CLS] … [SEP]`, at most
+    /// ``maximumPositions`` long; ids outside the vocabulary are read as 0, `[PAD]`).
+    func sentenceVector(_ ids: [Int32]) -> [Float] {
+        let rows = min(ids.count, maximumPositions)
+        guard rows > 0 else { return [Float](repeating: 0, count: width) }
+        // Embeddings: word + position + token type 0, then layer norm.
+        hidden = [Float](repeating: 0, count: rows * width)
+        hidden.withUnsafeMutableBufferPointer { h in
+            for row in 0..<rows {
+                let id = Int(ids[row]) < vocabularySize && ids[row] >= 0 ? Int(ids[row]) : 0
+                for column in 0..<width {
+                    h[row * width + column] = wordEmbeddings[id * width + column] + positionEmbeddings[row * width + column]
+                        + tokenTypeEmbedding[column]
+                }
+            }
+        }
+        LinearAlgebra.addAndNormalize(&hidden, residual: nil, rows: rows, gain: embeddingNormGain, bias: embeddingNormBias, epsilon: epsilon)
+        for layer in layers {
+            LinearAlgebra.linear(hidden, rows: rows, inputs: width, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv)
+            LinearAlgebra.attention(qkv, rows: rows, width: width, heads: heads, scores: &scores, into: &context)
+            LinearAlgebra.linear(context, rows: rows, inputs: width, weight: layer.outputWeight, bias: layer.outputBias, into: &attended)
+            LinearAlgebra.addAndNormalize(&attended, residual: hidden, rows: rows, gain: layer.attentionNormGain, bias: layer.attentionNormBias, epsilon: epsilon)
+            LinearAlgebra.linear(attended, rows: rows, inputs: width, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &expanded)
+            LinearAlgebra.gelu(&expanded)
+            LinearAlgebra.linear(expanded, rows: rows, inputs: intermediate, weight: layer.downWeight, bias: layer.downBias, into: &projected)
+            LinearAlgebra.addAndNormalize(&projected, residual: attended, rows: rows, gain: layer.outputNormGain, bias: layer.outputNormBias, epsilon: epsilon)
+            swap(&hidden, &projected)
+        }
+        // Mean pooling over every position (one sequence, no padding), then L2 normalisation.
+        var pooled = [Double](repeating: 0, count: width)
+        for row in 0..<rows {
+            for column in 0..<width { pooled[column] += Double(hidden[row * width + column]) }
+        }
+        return Self.normalized(pooled.map { $0 / Double(rows) })
+    }
+
+    /// `vector / max(‖vector‖, 1e-12)`, as `torch.nn.functional.normalize`.
+    static func normalized(_ vector: [Double]) -> [Float] {
+        let norm = max(vector.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+        return vector.map { Float($0 / norm) }
+    }
+}
