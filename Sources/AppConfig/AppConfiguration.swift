@@ -71,12 +71,18 @@ public struct AppConfiguration: Sendable {
     public var geminiDimensions: Int = 768
     /// `GEMINI_BASE_URL`, for a proxy or a local stand-in. Default: Google's endpoint.
     public var geminiBaseURL: String?
+    /// `LOCAL_EMBEDDER` (`minilm` or `hashed`): the embedder used without `GEMINI_API_KEY`.
+    /// Default: `minilm`, which falls back to `hashed` (with a warning) when the model is missing.
+    public var localEmbedder: LocalEmbedderChoice = .minilm
+    /// `LOCAL_EMBEDDING_MODEL`: the all-MiniLM-L6-v2 folder (`config.json`, `vocab.txt`,
+    /// `model.safetensors`). Default: `./.models/all-minilm-l6-v2`, where the scripts fetch it.
+    public var localEmbeddingModel: String = "./.models/all-minilm-l6-v2"
 
     /// The variables this configuration reads, for `--help` texts and the README.
     public static let variables = [
         "REDIS_URL", "DB_URL", "ASYNC_DB_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_S3_BUCKET_NAME", "AWS_ENDPOINT_URL", "GEMINI_API_KEY", "GEMINI_MODEL", "GEMINI_DIMENSIONS", "GEMINI_BASE_URL", "QUEUE_MODE",
-        "DATA_DIR", "DB_PREPARED_STATEMENTS",
+        "DATA_DIR", "DB_PREPARED_STATEMENTS", "LOCAL_EMBEDDER", "LOCAL_EMBEDDING_MODEL",
     ]
 
     /// Loads the configuration from the process environment and the `.env` file at `dotEnvPath`
@@ -176,13 +182,42 @@ public struct AppConfiguration: Sendable {
             queueMode = .native
         }
         dataDirectory = value("DATA_DIR") ?? "./.data/files"
+        if let choice = value("LOCAL_EMBEDDER") {
+            guard let parsed = LocalEmbedderChoice(rawValue: choice.lowercased()) else {
+                throw ConfigurationError(variable: "LOCAL_EMBEDDER", reason: "must be 'minilm' or 'hashed'")
+            }
+            localEmbedder = parsed
+        }
+        if let model = value("LOCAL_EMBEDDING_MODEL") { localEmbeddingModel = model }
+    }
+
+    /// Whether ``localEmbeddingModel`` holds the model's three files.
+    public var localEmbeddingModelIsPresent: Bool {
+        ["config.json", "vocab.txt", "model.safetensors"].allSatisfy {
+            FileManager.default.isReadableFile(atPath: (localEmbeddingModel as NSString).appendingPathComponent($0))
+        }
+    }
+
+    /// The local embedder that will run: MiniLM when chosen and present, else hashed.
+    public var effectiveLocalEmbedder: LocalEmbedderChoice {
+        localEmbedder == .minilm && localEmbeddingModelIsPresent ? .minilm : .hashed
     }
 
     /// The providers this configuration selects, in words.
     public var providerSummary: String {
         let storage = aws.map { "S3 bucket \($0.bucket)" } ?? "local folder \(dataDirectory)"
         let extraction = aws == nil ? "local (pdftotext/DOCX/TXT)" : "Amazon Textract"
-        let embedding = geminiAPIKey == nil ? "local hashed n-grams (768 dims)" : "Gemini gemini-embedding-001 (768 dims)"
+        let embedding: String
+        if geminiAPIKey != nil {
+            embedding = "Gemini \(geminiModel) (\(geminiDimensions) dims)"
+        } else if effectiveLocalEmbedder == .minilm {
+            embedding = "local all-MiniLM-L6-v2 (384 dims, semantic) from \(localEmbeddingModel)"
+        } else if localEmbedder == .hashed {
+            embedding = "local hashed n-grams (768 dims, lexical; LOCAL_EMBEDDER=hashed)"
+        } else {
+            embedding = "local hashed n-grams (768 dims, lexical) — WARNING: no all-MiniLM-L6-v2 model at "
+                + "\(localEmbeddingModel) (fetch it with scripts/run.sh, or set LOCAL_EMBEDDING_MODEL)"
+        }
         return "storage: \(storage); extraction: \(extraction); embedding: \(embedding)"
     }
 }
@@ -205,6 +240,10 @@ extension AppConfiguration: CustomStringConvertible, CustomReflectable {
         }
         lines.append("GEMINI_API_KEY=\(geminiAPIKey == nil ? "(unset)" : "***")")
         lines.append("DATA_DIR=\(dataDirectory)")
+        if geminiAPIKey == nil {
+            lines.append("LOCAL_EMBEDDER=\(localEmbedder.rawValue)")
+            lines.append("LOCAL_EMBEDDING_MODEL=\(localEmbeddingModel)")
+        }
         lines.append(providerSummary)
         return lines.joined(separator: "\n")
     }
@@ -216,4 +255,12 @@ extension AppConfiguration: CustomStringConvertible, CustomReflectable {
     static func mask(_ keyID: String) -> String {
         keyID.count <= 4 ? "***" : "\(keyID.prefix(4))***"
     }
+}
+
+/// Which embedder runs locally (no `GEMINI_API_KEY`).
+public enum LocalEmbedderChoice: String, Sendable, CaseIterable {
+    /// all-MiniLM-L6-v2 in Swift: semantic, 384 dimensions.
+    case minilm
+    /// Hashed word and n-gram features: lexical, 768 dimensions, needs no model.
+    case hashed
 }

@@ -81,11 +81,13 @@ extension ApplicationRepository {
     }
 
     /// `COMPLETED` applications of `jobPostID` ranked by `match_score` (highest first, ties by id),
-    /// keyset-paginated on `(match_score, id)`.
+    /// keyset-paginated on `(match_score, id)`. Only rows embedded by the model of the post's
+    /// cached vector are ranked: scores of different models are not comparable.
     public func candidates(jobPostID: UUID, limit: Int, after: ListingPosition?) async throws -> ListingPage<Application> {
         var sql = """
             SELECT \(Application.columns), \(Self.createdMicros) FROM applications
             WHERE job_post_id = $1 AND status = 'COMPLETED' AND match_score IS NOT NULL
+                AND embedding_model IS NOT DISTINCT FROM (SELECT embedding_model FROM job_posts WHERE id = $1)
             """
         var parameters: [any PostgresBindable] = [jobPostID]
         if let after, let score = after.score {

@@ -59,15 +59,15 @@ extension ApplicationRepository {
     }
 
     /// Writes the pipeline's results and `COMPLETED` in one statement (one transaction): text,
-    /// embedding, score, `processed_at`; clears any earlier error. Running it twice leaves the
-    /// same row.
-    public func complete(id: UUID, text: String, embedding: [Float], score: Double) async throws {
+    /// embedding and the `model` that made it, score, `processed_at`; clears any earlier error.
+    /// Running it twice leaves the same row.
+    public func complete(id: UUID, text: String, embedding: [Float], model: String, score: Double) async throws {
         _ = try await client.query(
             """
-            UPDATE applications SET status = 'COMPLETED', extracted_text = $2, embedding = $3, match_score = $4,
-                error_message = NULL, processed_at = now(), updated_at = now()
+            UPDATE applications SET status = 'COMPLETED', extracted_text = $2, embedding = $3, embedding_model = $5,
+                match_score = $4, error_message = NULL, processed_at = now(), updated_at = now()
             WHERE id = $1
-            """, [id, text, embedding, score])
+            """, [id, text, embedding, score, model])
     }
 
     /// Marks the application `FAILED` with a readable reason (never `COMPLETED` rows).
@@ -79,20 +79,17 @@ extension ApplicationRepository {
             """, [id, String(reason.prefix(2_000))])
     }
 
-    /// Caches the job post's embedding unless another worker stored one first; returns the
-    /// embedding now in the row.
-    public func cacheEmbedding(jobPostID: UUID, embedding: [Float]) async throws -> [Float] {
+    /// Caches the job post's embedding made by `model`, unless another worker stored one of the
+    /// same model first (a vector of another model is replaced); returns the embedding now in the row.
+    public func cacheEmbedding(jobPostID: UUID, embedding: [Float], model: String) async throws -> [Float] {
         let result = try await client.query(
             """
-            UPDATE job_posts SET embedding = COALESCE(embedding, $2), updated_at = now()
+            UPDATE job_posts SET
+                embedding = CASE WHEN embedding IS NOT NULL AND embedding_model IS NOT DISTINCT FROM $3 THEN embedding ELSE $2 END,
+                embedding_model = $3, updated_at = now()
             WHERE id = $1 RETURNING embedding
-            """, [jobPostID, embedding])
+            """, [jobPostID, embedding, model])
         return try result.first?.decode("embedding", as: [Float]?.self) ?? embedding
-    }
-
-    /// Replaces the job post's cached embedding (one from another embedder, of another size).
-    public func replaceEmbedding(jobPostID: UUID, embedding: [Float]) async throws {
-        _ = try await client.query("UPDATE job_posts SET embedding = $2 WHERE id = $1", [jobPostID, embedding])
     }
 
     /// Applications still `PENDING` that were created before `olderThan` (the sweeper's

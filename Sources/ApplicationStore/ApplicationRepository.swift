@@ -18,10 +18,10 @@ public struct ApplicationRepository: Sendable {
     public func insert(_ post: JobPost) async throws {
         _ = try await client.query(
             """
-            INSERT INTO job_posts (id, title, description, seniority_level, embedding, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO job_posts (id, title, description, seniority_level, embedding, embedding_model, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             """,
-            [post.id, post.title, post.description, post.seniorityLevel.rawValue, post.embedding, post.createdAt, post.updatedAt]
+            [post.id, post.title, post.description, post.seniorityLevel.rawValue, post.embedding, post.embeddingModel, post.createdAt, post.updatedAt]
         )
     }
 

@@ -43,6 +43,8 @@ public struct JobPost: Sendable, Hashable {
     public var seniorityLevel: SeniorityLevel
     /// Cached embedding of `title + description` (filled lazily by the pipeline), if any.
     public var embedding: [Float]?
+    /// The embedder that made ``embedding`` (its `name`); `nil` for one stored before migration 3.
+    public var embeddingModel: String?
     /// Creation time.
     public var createdAt: Date
     /// Last change.
@@ -51,8 +53,9 @@ public struct JobPost: Sendable, Hashable {
     /// Creates a value.
     public init(
         id: UUID, title: String, description: String, seniorityLevel: SeniorityLevel, embedding: [Float]? = nil,
-        createdAt: Date = Date(), updatedAt: Date = Date()
+        embeddingModel: String? = nil, createdAt: Date = Date(), updatedAt: Date = Date()
     ) {
+        self.embeddingModel = embeddingModel
         self.id = id
         self.title = title
         self.description = description
@@ -63,7 +66,7 @@ public struct JobPost: Sendable, Hashable {
     }
 
     /// The columns ``init(row:)`` reads.
-    public static let columns = "id, title, description, seniority_level, embedding, created_at, updated_at"
+    public static let columns = "id, title, description, seniority_level, embedding, embedding_model, created_at, updated_at"
 
     /// ``columns`` of table alias `table`, each renamed `post_<name>` (for a join with another
     /// table); `embedding`, when given, is the SQL selected instead of the embedding column.
@@ -81,7 +84,7 @@ public struct JobPost: Sendable, Hashable {
         self.init(
             id: try row.decode(prefix + "id"), title: try row.decode(prefix + "title"), description: try row.decode(prefix + "description"),
             seniorityLevel: SeniorityLevel(rawValue: level) ?? .mid, embedding: try row.decode(prefix + "embedding"),
-            createdAt: try row.decode(prefix + "created_at"), updatedAt: try row.decode(prefix + "updated_at")
+            embeddingModel: try row.decode(prefix + "embedding_model"), createdAt: try row.decode(prefix + "created_at"), updatedAt: try row.decode(prefix + "updated_at")
         )
     }
 }
@@ -114,6 +117,8 @@ public struct Application: Sendable, Hashable {
     public var extractedText: String?
     /// Embedding of the text.
     public var embedding: [Float]?
+    /// The embedder that made ``embedding`` (its `name`); `nil` for one stored before migration 3.
+    public var embeddingModel: String?
     /// Cosine similarity with the job post's embedding.
     public var matchScore: Double?
     /// Why processing failed, readable.
@@ -133,8 +138,9 @@ public struct Application: Sendable, Hashable {
         status: ApplicationStatus = .pending, originalFilename: String? = nil, contentType: String? = nil,
         fileSize: Int? = nil, fileSHA256: String? = nil, storageKey: String? = nil, extractedText: String? = nil,
         embedding: [Float]? = nil, matchScore: Double? = nil, errorMessage: String? = nil, attempts: Int = 0,
-        createdAt: Date = Date(), updatedAt: Date = Date(), processedAt: Date? = nil
+        createdAt: Date = Date(), updatedAt: Date = Date(), processedAt: Date? = nil, embeddingModel: String? = nil
     ) {
+        self.embeddingModel = embeddingModel
         self.id = id
         self.jobPostID = jobPostID
         self.candidateName = candidateName
@@ -160,7 +166,7 @@ public struct Application: Sendable, Hashable {
     public static let columns = """
         id, job_post_id, candidate_name, email, seniority_level, status, original_filename, content_type, \
         file_size, file_sha256, storage_key, extracted_text, embedding, match_score, error_message, attempts, \
-        created_at, updated_at, processed_at
+        created_at, updated_at, processed_at, embedding_model
         """
 
     /// Decodes a row selected with ``columns``.
@@ -177,7 +183,7 @@ public struct Application: Sendable, Hashable {
             embedding: try row.decode("embedding"), matchScore: try row.decode("match_score"),
             errorMessage: try row.decode("error_message"), attempts: Int(try row.decode("attempts", as: Int32.self)),
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
-            processedAt: try row.decode("processed_at")
+            processedAt: try row.decode("processed_at"), embeddingModel: try row.decode("embedding_model")
         )
     }
 }

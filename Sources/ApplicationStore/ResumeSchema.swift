@@ -60,6 +60,16 @@ public enum ResumeSchema {
             ALTER TABLE applications ALTER COLUMN embedding SET STORAGE EXTERNAL;
             ALTER TABLE job_posts ALTER COLUMN embedding SET STORAGE EXTERNAL;
             """),
+        // Vectors of different models are never compared: each embedding records the embedder
+        // that made it (its name, e.g. all-minilm-l6-v2) and its length. Rows stored before this
+        // migration have no model (NULL) and rank only against a post whose vector has none either,
+        // until `worker reembed` recomputes them.
+        PostgresMigration(version: 3, name: "record_embedding_model", sql: """
+            ALTER TABLE applications ADD COLUMN embedding_model text,
+                ADD COLUMN embedding_dimensions integer GENERATED ALWAYS AS (cardinality(embedding)) STORED;
+            ALTER TABLE job_posts ADD COLUMN embedding_model text,
+                ADD COLUMN embedding_dimensions integer GENERATED ALWAYS AS (cardinality(embedding)) STORED;
+            """),
     ]
 
     /// The secondary index names migration 1 creates (the seed's eight), for checks and tests.

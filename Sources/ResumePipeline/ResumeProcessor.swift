@@ -140,24 +140,26 @@ public struct ResumeProcessor: Sendable {
             throw PipelineError(.provider, "job post embedding has \(postVector.count) dimensions, résumé \(vector.count)", isTransient: false)
         }
         let score = cosineSimilarity(vector, postVector)
-        try await database { try await repository.complete(id: id, text: text, embedding: vector, score: score) }
+        try await database { try await repository.complete(id: id, text: text, embedding: vector, model: providers.embedder.name, score: score) }
         return .completed(score: score)
     }
 
     /// The job post's embedding: cached in its row, computed once (query task) when missing or
-    /// of another dimension (the embedder changed). Jobs of the same post that need it at the same
+    /// made by another embedder (its name or length differs). Jobs of the same post that need it at the same
     /// time share one computation (``SingleFlight``): a new post's first 50 résumés make one request.
     /// The row's value is also kept in memory under the post's `updated_at` (any change to the post
     /// bumps it), so a résumé does not read 768 numbers back from PostgreSQL each time.
     private func jobPostEmbedding(_ post: JobPost, storedDimensions: Int?) async throws(PipelineError) -> [Float] {
         let dimensions = providers.embedder.dimensions
-        if let cached = post.embedding, cached.count == dimensions {
+        // A cached vector counts only if this embedder made it (same name, same length).
+        let sameModel = post.embeddingModel == providers.embedder.name
+        if sameModel, let cached = post.embedding, cached.count == dimensions {
             postVectors.store(cached, for: post)
             return cached
         }
-        if let remembered = postVectors.vector(for: post), remembered.count == dimensions { return remembered }
-        if storedDimensions == dimensions, let stored = try await database({ try await repository.jobPost(id: post.id) }),
-           let vector = stored.embedding, vector.count == dimensions {
+        if sameModel, let remembered = postVectors.vector(for: post), remembered.count == dimensions { return remembered }
+        if sameModel, storedDimensions == dimensions, let stored = try await database({ try await repository.jobPost(id: post.id) }),
+           stored.embeddingModel == providers.embedder.name, let vector = stored.embedding, vector.count == dimensions {
             postVectors.store(vector, for: stored)
             return vector
         }
@@ -176,12 +178,8 @@ public struct ResumeProcessor: Sendable {
             try await providers.embedder.embed([text], task: .query)
         }
         guard let vector = vectors.first else { throw PipelineError(.provider, "the embedder returned no vector", isTransient: true) }
-        if post.embedding != nil {
-            // A stale cache from another embedder: replace it.
-            try await database { try await repository.replaceEmbedding(jobPostID: post.id, embedding: vector) }
-            return vector
-        }
-        return try await database { try await repository.cacheEmbedding(jobPostID: post.id, embedding: vector) }
+        let model = providers.embedder.name
+        return try await database { try await repository.cacheEmbedding(jobPostID: post.id, embedding: vector, model: model) }
     }
 
     /// The document kind recorded at upload (content type), else the key's extension.

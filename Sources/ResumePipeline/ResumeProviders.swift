@@ -5,6 +5,7 @@ import Gemini
 import LocalProviders
 import Logging
 import Providers
+import SentenceEmbedding
 import StorageFactory
 
 /// The providers one process uses, chosen by configuration: S3 + Textract when
@@ -47,9 +48,30 @@ public struct ResumeProviders: Sendable {
             if let base = configuration.geminiBaseURL.flatMap(URL.init(string:)) { gemini.baseURL = base }
             embedder = GeminiEmbedder(configuration: gemini, logger: logger)
         } else {
-            embedder = LocalEmbedder()
+            embedder = localEmbedder(configuration, logger: logger)
         }
         return ResumeProviders(storage: storage, extractor: extractor, embedder: embedder)
+    }
+
+    /// The local embedder: all-MiniLM-L6-v2 when chosen and loadable, otherwise the hashed one,
+    /// with a warning that says why (ranking is then lexical, not semantic).
+    public static func localEmbedder(_ configuration: AppConfiguration, logger: Logger) -> any Embedder {
+        guard configuration.localEmbedder == .minilm else { return LocalEmbedder() }
+        let directory = URL(fileURLWithPath: configuration.localEmbeddingModel)
+        guard MiniLMEmbedder.isModel(at: directory) else {
+            logger.warning(
+                "no all-MiniLM-L6-v2 model: using the lexical hashed embedder (fetch the model with scripts/run.sh or set LOCAL_EMBEDDING_MODEL)",
+                metadata: ["model.directory": "\(configuration.localEmbeddingModel)"])
+            return LocalEmbedder()
+        }
+        do {
+            return try MiniLMEmbedder(configuration: MiniLMConfiguration(directory: directory))
+        } catch {
+            logger.warning(
+                "the all-MiniLM-L6-v2 model did not load: using the lexical hashed embedder",
+                metadata: ["model.directory": "\(configuration.localEmbeddingModel)", "error": "\(error)"])
+            return LocalEmbedder()
+        }
     }
 
     /// `storage/extractor/embedder` names, for logs.

@@ -23,7 +23,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Process résumé jobs from Redis (native list mode, or Python RQ wire mode with --rq).",
-        subcommands: [RunWorker.self, MigrateCommand.self, CheckCommand.self, InfoCommand.self, RequeueCommand.self, RQToolsCommand.self, DeadLettersCommand.self],
+        subcommands: [RunWorker.self, MigrateCommand.self, CheckCommand.self, EmbedCommand.self, ReembedCommand.self, InfoCommand.self, RequeueCommand.self, RQToolsCommand.self, DeadLettersCommand.self],
         defaultSubcommand: RunWorker.self
     )
 }

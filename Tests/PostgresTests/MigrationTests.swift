@@ -13,9 +13,9 @@ struct MigrationTests {
     @Test func migrationsAreIdempotent() async throws {
         try await withTemporaryDatabase { postgres, _ async throws in
             #expect(try await migrator().appliedVersions(postgres) == [])
-            #expect(try await migrator().migrate(postgres) == [1, 2])
+            #expect(try await migrator().migrate(postgres) == [1, 2, 3])
             #expect(try await migrator().migrate(postgres) == [])
-            #expect(try await migrator().appliedVersions(postgres) == [1, 2])
+            #expect(try await migrator().appliedVersions(postgres) == [1, 2, 3])
             // Migration 2: embeddings stored out of line without compression ('e' = EXTERNAL).
             let storage = try await postgres.query("""
                 SELECT attrelid::regclass::text AS t, attstorage::text AS s FROM pg_attribute
@@ -44,7 +44,7 @@ struct MigrationTests {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(results.filter { $0 == [1, 2] }.count == 1)
+            #expect(results.filter { $0 == [1, 2, 3] }.count == 1)
             #expect(results.filter { $0.isEmpty }.count == 3)
         }
     }
