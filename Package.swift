@@ -261,7 +261,7 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "JobProcessing", "WorkerRuntime", "Postgres", "ApplicationStore",
-                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FakeGemini", "FuzzTargets",
+                "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FakeGemini", "FuzzTargets", "SentenceEmbedding",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -286,7 +286,7 @@ let package = Package(
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SentenceEmbeddingTests",
-            dependencies: ["SentenceEmbedding", "Providers", "TestSupport"],
+            dependencies: ["SentenceEmbedding", "Providers", "LocalProviders", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RQTests", dependencies: ["Timestamps", "RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),
