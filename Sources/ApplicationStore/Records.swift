@@ -65,6 +65,9 @@ public struct JobPost: Sendable, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// What the pipeline embeds for the post: title, a blank line, description.
+    public var embeddingText: String { title + "\n\n" + description }
+
     /// The columns ``init(row:)`` reads.
     public static let columns = "id, title, description, seniority_level, embedding, embedding_model, created_at, updated_at"
 

@@ -48,10 +48,10 @@ public struct Reembedder: Sendable {
             if let vector = postVectors[id] { return vector }
             guard let post = try await repository.jobPost(id: id) else { throw PipelineError(.unknownJobPost, "job post \(id) is gone", isTransient: false) }
             let vector: [Float]
-            if post.embeddingModel == model, let stored = post.embedding, stored.count == embedder.dimensions {
+            if let stored = post.embedding(madeBy: embedder) {
                 vector = stored
             } else {
-                let fresh = try await embedder.embed([post.title + "\n\n" + post.description], task: .query)[0]
+                let fresh = try await embedder.embed([post.embeddingText], task: .query)[0]
                 vector = try await repository.cacheEmbedding(jobPostID: id, embedding: fresh, model: model)
                 summary.posts += 1
             }

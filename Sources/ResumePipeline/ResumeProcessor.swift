@@ -150,18 +150,19 @@ public struct ResumeProcessor: Sendable {
     /// The row's value is also kept in memory under the post's `updated_at` (any change to the post
     /// bumps it), so a résumé does not read 768 numbers back from PostgreSQL each time.
     private func jobPostEmbedding(_ post: JobPost, storedDimensions: Int?) async throws(PipelineError) -> [Float] {
-        let dimensions = providers.embedder.dimensions
-        // A cached vector counts only if this embedder made it (same name, same length).
-        let sameModel = post.embeddingModel == providers.embedder.name
-        if sameModel, let cached = post.embedding, cached.count == dimensions {
+        let embedder = providers.embedder
+        if let cached = post.embedding(madeBy: embedder) {
             postVectors.store(cached, for: post)
             return cached
         }
-        if sameModel, let remembered = postVectors.vector(for: post), remembered.count == dimensions { return remembered }
-        if sameModel, storedDimensions == dimensions, let stored = try await database({ try await repository.jobPost(id: post.id) }),
-           stored.embeddingModel == providers.embedder.name, let vector = stored.embedding, vector.count == dimensions {
-            postVectors.store(vector, for: stored)
-            return vector
+        // The row's model is known even when its vector was left out of the read.
+        if post.embeddingModel == embedder.name {
+            if let remembered = postVectors.vector(for: post), remembered.count == embedder.dimensions { return remembered }
+            if storedDimensions == embedder.dimensions, let stored = try await database({ try await repository.jobPost(id: post.id) }),
+               let vector = stored.embedding(madeBy: embedder) {
+                postVectors.store(vector, for: stored)
+                return vector
+            }
         }
         do {
             return try await postEmbeddings.value(for: post.id) { try await computeJobPostEmbedding(post) }
@@ -173,7 +174,7 @@ public struct ResumeProcessor: Sendable {
     }
 
     private func computeJobPostEmbedding(_ post: JobPost) async throws(PipelineError) -> [Float] {
-        let text = post.title + "\n\n" + post.description
+        let text = post.embeddingText
         let vectors = try await provider { () async throws(ProviderError) -> [[Float]] in
             try await providers.embedder.embed([text], task: .query)
         }
@@ -227,5 +228,14 @@ final class JobPostVectors: Sendable {
             if entries.count >= limit && entries[post.id] == nil { entries.removeAll() }
             entries[post.id] = (post.updatedAt, vector)
         }
+    }
+}
+
+extension JobPost {
+    /// The cached vector if `embedder` made it (same name, same length), else `nil`: vectors of
+    /// different models are never compared.
+    func embedding(madeBy embedder: any Embedder) -> [Float]? {
+        guard embeddingModel == embedder.name, let embedding, embedding.count == embedder.dimensions else { return nil }
+        return embedding
     }
 }

@@ -42,30 +42,30 @@ public struct ResumeProviders: Sendable {
         } else {
             extractor = local
         }
-        let embedder: any Embedder
-        if let key = configuration.geminiAPIKey {
-            var gemini = GeminiConfiguration(apiKey: key, model: configuration.geminiModel, dimensions: configuration.geminiDimensions)
-            if let base = configuration.geminiBaseURL.flatMap(URL.init(string:)) { gemini.baseURL = base }
-            embedder = GeminiEmbedder(configuration: gemini, logger: logger)
-        } else {
-            embedder = localEmbedder(configuration, logger: logger)
-        }
-        return ResumeProviders(storage: storage, extractor: extractor, embedder: embedder)
+        return ResumeProviders(storage: storage, extractor: extractor, embedder: embedder(configuration, logger: logger))
+    }
+
+    /// The embedder `configuration` selects: Gemini with `GEMINI_API_KEY`, else the local one.
+    public static func embedder(_ configuration: AppConfiguration, logger: Logger) -> any Embedder {
+        guard let key = configuration.geminiAPIKey else { return localEmbedder(configuration, logger: logger) }
+        var gemini = GeminiConfiguration(apiKey: key, model: configuration.geminiModel, dimensions: configuration.geminiDimensions)
+        if let base = configuration.geminiBaseURL.flatMap(URL.init(string:)) { gemini.baseURL = base }
+        return GeminiEmbedder(configuration: gemini, logger: logger)
     }
 
     /// The local embedder: all-MiniLM-L6-v2 when chosen and loadable, otherwise the hashed one,
     /// with a warning that says why (ranking is then lexical, not semantic).
     public static func localEmbedder(_ configuration: AppConfiguration, logger: Logger) -> any Embedder {
         guard configuration.localEmbedder == .minilm else { return LocalEmbedder() }
-        let directory = URL(fileURLWithPath: configuration.localEmbeddingModel)
-        guard MiniLMEmbedder.isModel(at: directory) else {
+        // The same presence check `worker check` prints, so the two never disagree.
+        guard configuration.localEmbeddingModelIsPresent else {
             logger.warning(
                 "no all-MiniLM-L6-v2 model: using the lexical hashed embedder (fetch the model with scripts/run.sh or set LOCAL_EMBEDDING_MODEL)",
                 metadata: ["model.directory": "\(configuration.localEmbeddingModel)"])
             return LocalEmbedder()
         }
         do {
-            return try MiniLMEmbedder(configuration: MiniLMConfiguration(directory: directory))
+            return try MiniLMEmbedder(configuration: MiniLMConfiguration(directory: URL(fileURLWithPath: configuration.localEmbeddingModel)))
         } catch {
             logger.warning(
                 "the all-MiniLM-L6-v2 model did not load: using the lexical hashed embedder",

@@ -47,13 +47,6 @@ public final class MiniLMEmbedder: Embedder, Sendable {
         executor.shutdown()
     }
 
-    /// Whether `directory` holds the three files the model needs.
-    public static func isModel(at directory: URL) -> Bool {
-        ["config.json", "vocab.txt", "model.safetensors"].allSatisfy {
-            FileManager.default.isReadableFile(atPath: directory.appendingPathComponent($0).path)
-        }
-    }
-
     /// One vector per text, in order (see the type's documentation for long texts).
     public func embed(_ texts: [String], task: EmbeddingTask) async throws(ProviderError) -> [[Float]] {
         var vectors: [[Float]] = []

@@ -37,9 +37,7 @@ struct EmbedCommand: AsyncParsableCommand {
         case .gemini:
             guard configuration.geminiAPIKey != nil else { throw ValidationError("--provider gemini needs GEMINI_API_KEY") }
         }
-        let embedder = configuration.geminiAPIKey == nil
-            ? ResumeProviders.localEmbedder(configuration, logger: logger)
-            : ResumeProviders.make(configuration, logger: logger).embedder
+        let embedder = ResumeProviders.embedder(configuration, logger: logger)
         let inputs = texts.map { $0 == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : $0 }
         let vectors: [[Float]]
         do {

@@ -29,7 +29,7 @@ struct ReembedCommand: AsyncParsableCommand {
         }
         try await options.withClients(label: "reembed") { configuration, _, postgres, logger in
             _ = try await Startup.migrate(postgres, logger: logger)
-            let embedder = ResumeProviders.make(configuration, logger: logger).embedder
+            let embedder = ResumeProviders.embedder(configuration, logger: logger)
             let reembedder = Reembedder(repository: ApplicationRepository(client: postgres), embedder: embedder, logger: logger)
             let summary = try await reembedder.run(jobPostID: jobPostID) { done, total in
                 FileHandle.standardError.write(Data("re-embedded \(done)/\(total) applications with \(embedder.name)\n".utf8))

@@ -46,7 +46,7 @@ struct EmbeddingModelTests {
             try await processor(harness, other).process(applicationID: fresh)
             let storedPost = try #require(try await harness.repository.jobPost(id: post.id))
             #expect(storedPost.embeddingModel == "other-model-768")
-            let expectedPost = try await other.embed([post.title + "\n\n" + post.description], task: .query)[0]
+            let expectedPost = try await other.embed([post.embeddingText], task: .query)[0]
             #expect(storedPost.embedding == expectedPost)
             let after = try await harness.repository.candidates(jobPostID: post.id, limit: 10, after: nil).items
             #expect(after.map(\.id) == [fresh], "only the new model's row is ranked")
