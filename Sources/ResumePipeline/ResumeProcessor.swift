@@ -174,6 +174,12 @@ public struct ResumeProcessor: Sendable {
     }
 
     private func computeJobPostEmbedding(_ post: JobPost) async throws(PipelineError) -> [Float] {
+        // A job that read the post before another job's flight cached the vector can start its
+        // own flight after that one ended: the row has the vector by then. One read per flight.
+        if let stored = try await database({ try await repository.jobPost(id: post.id) }), let vector = stored.embedding(madeBy: providers.embedder) {
+            postVectors.store(vector, for: stored)
+            return vector
+        }
         let text = post.embeddingText
         let vectors = try await provider { () async throws(ProviderError) -> [[Float]] in
             try await providers.embedder.embed([text], task: .query)
