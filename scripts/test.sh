@@ -51,12 +51,13 @@ log "running swift tests"
 if (($#)); then
   swift test --skip-build "$@"
 else
-  # The CPU-bound decoder fuzzers (PickleFuzzTests, RQFuzzTests) run on their own, after the rest:
-  # run in parallel with everything else they starve the cooperative pool for tens of seconds and
-  # the tests that check deadlines and timeouts measure the starvation instead of our code.
-  swift test --skip-build --skip "FuzzTests|StartupWaitTests|RedisSentinelTests"
-  log "running the decoder fuzz tests"
-  swift test --skip-build --filter "FuzzTests"
+  # The CPU-bound suites — the decoder fuzzers (PickleFuzzTests, RQFuzzTests, …) and the local
+  # embedding model's (SentenceEmbeddingTests: parity and the ranking set) — run on their own, after
+  # the rest: in parallel with everything else they starve the cooperative pool for tens of seconds
+  # and the tests that check deadlines and timeouts measure the starvation instead of our code.
+  swift test --skip-build --skip "FuzzTests|SentenceEmbeddingTests|StartupWaitTests|RedisSentinelTests"
+  log "running the decoder fuzz tests and the embedding model tests"
+  swift test --skip-build --filter "FuzzTests|SentenceEmbeddingTests"
   # The tests that start executables and servers (services.sh) or fail a Sentinel group over:
   # heavy on two cores, they would turn the main pass's deadline checks into load measurements.
   log "running the start-up and Sentinel tests"
