@@ -223,7 +223,7 @@ let package = Package(
         .target(
             name: "AppSupport",
             dependencies: [
-                "AppConfig", "ApplicationStore", "ClientSupport", "NetworkTransport", "Redis", "Postgres",
+                "AppConfig", "ApplicationStore", "ClientSupport", "NetworkTransport", "Redis", "Postgres", "LocalProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

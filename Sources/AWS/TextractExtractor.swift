@@ -55,9 +55,10 @@ public struct TextractConfiguration: Sendable {
     }
 }
 
-/// ``TextExtractor`` on Amazon Textract's asynchronous text detection, for PDFs stored in S3.
+/// ``TextExtractor`` on Amazon Textract's text detection, for PDFs and images stored in S3.
 ///
-/// `StartDocumentTextDetection` on the S3 object (with a `ClientRequestToken` derived from bucket and
+/// PNG and JPEG images (one page) go through the synchronous `DetectDocumentText`. PDFs and TIFFs
+/// (which may have several pages) go through the asynchronous API: `StartDocumentTextDetection` on the S3 object (with a `ClientRequestToken` derived from bucket and
 /// key, so a retried start finds the same job), then `GetDocumentTextDetection` with capped
 /// exponential backoff until `SUCCEEDED`, `PARTIAL_SUCCESS` or `FAILED`, following `NextToken` over
 /// every page of blocks. The text is the `LINE` blocks grouped by `Page`, in the order Textract gives
@@ -93,7 +94,7 @@ public struct TextractExtractor: TextExtractor {
 
     /// The document's text; see the type's documentation for the steps and errors.
     public func extractText(from document: StoredDocument) async throws(ProviderError) -> String {
-        guard document.kind == .pdf else {
+        guard document.kind == .pdf || document.kind.isImage else {
             throw ProviderError(
                 .unreadableDocument, "Textract does not read \(document.kind.rawValue.uppercased()) files; extract them locally")
         }
@@ -106,9 +107,10 @@ public struct TextractExtractor: TextExtractor {
             // The deadline starts with the slot: waiting for one is bounded by the jobs ahead, each
             // holding its slot for at most `jobTimeout` (the limiter's wait ignores cancellation).
             let job = Job(extractor: self, bucket: bucket, key: document.key, deadline: ContinuousClock.now.advanced(by: limit))
+            let synchronous = document.kind == .png || document.kind == .jpeg
             return try await withDeadline(limit, "Textract job for s3://\(bucket)/\(document.key) did not finish within \(limit)") {
                 () async throws(ProviderError) -> String in
-                try await job.run()
+                synchronous ? try await job.detect() : try await job.run()
             }
         }
     }
@@ -128,7 +130,7 @@ public struct TextractExtractor: TextExtractor {
             let jobID = try await start()
             extractor.logger.debug("textract job started", metadata: ["textract.job": "\(jobID)", "s3.key": "\(key)"])
             var interval = configuration.initialPollInterval
-            var response: GetResponse
+            var response: TextractGetResponse
             while true {
                 try await pause(interval, jobID: jobID)
                 interval = min(interval * 2, configuration.maximumPollInterval)
@@ -158,20 +160,52 @@ public struct TextractExtractor: TextExtractor {
                 guard seenTokens.insert(token).inserted else {
                     throw ProviderError(.badResponse, "Textract job \(jobID): NextToken repeated")
                 }
-                var next: GetResponse?
+                var next: TextractGetResponse?
                 while next == nil {
                     next = try await poll(jobID: jobID, nextToken: token)
                     if next == nil { try await pause(configuration.initialPollInterval, jobID: jobID) }
                 }
                 response = next!
             }
-            lines.sort { $0.page != $1.page ? $0.page < $1.page : $0.order < $1.order }
-            let text = lines.map(\.text).joined(separator: "\n")
+            extractor.logger.debug(
+                "textract job done", metadata: ["textract.job": "\(jobID)", "lines": "\(lines.count)", "s3.key": "\(key)"])
+            return try text(of: lines)
+        }
+
+        /// One `DetectDocumentText` on the S3 object (a PNG or JPEG image); a transient failure is
+        /// retried with the poll backoff until the deadline.
+        func detect() async throws(ProviderError) -> String {
+            let request = TextractDetectRequest(document: .init(s3Object: .init(bucket: bucket, name: key)))
+            var interval = configuration.initialPollInterval
+            while true {
+                do {
+                    let response: TextractDetectResponse = try await extractor.call("DetectDocumentText", request, location: location)
+                    var lines: [(page: Int, order: Int, text: String)] = []
+                    for block in response.blocks ?? [] where block.blockType == "LINE" {
+                        if let text = block.text { lines.append((block.page ?? 1, lines.count, text)) }
+                    }
+                    return try text(of: lines)
+                } catch where error.isTransient {
+                    extractor.logger.debug("textract detect failed, retrying", metadata: ["s3.key": "\(key)", "error": "\(error)"])
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > interval else { throw error }
+                    do {
+                        try await Task.sleep(for: interval)
+                    } catch {
+                        throw ProviderError(.timeout, "Textract DetectDocumentText for \(location): cancelled")
+                    }
+                    interval = min(interval * 2, configuration.maximumPollInterval)
+                }
+            }
+        }
+
+        /// The lines grouped by page, in Textract's order within a page; `.noText` when there are none.
+        private func text(of lines: [(page: Int, order: Int, text: String)]) throws(ProviderError) -> String {
+            let sorted = lines.sorted { $0.page != $1.page ? $0.page < $1.page : $0.order < $1.order }
+            let text = sorted.map(\.text).joined(separator: "\n")
             guard text.contains(where: { !$0.isWhitespace }) else {
                 throw ProviderError(.noText, "Textract found no text in \(location)")
             }
-            extractor.logger.debug(
-                "textract job done", metadata: ["textract.job": "\(jobID)", "lines": "\(lines.count)", "s3.key": "\(key)"])
             return text
         }
 
@@ -191,10 +225,10 @@ public struct TextractExtractor: TextExtractor {
 
         private func start() async throws(ProviderError) -> String {
             let token = AWSEncoding.hex(SHA256.hash(data: Data("\(bucket)/\(key)".utf8)))
-            let request = StartRequest(
+            let request = TextractStartRequest(
                 documentLocation: .init(s3Object: .init(bucket: bucket, name: key)),
                 clientRequestToken: String(token.prefix(64)), jobTag: "resume")
-            let response: StartResponse = try await extractor.call("StartDocumentTextDetection", request, location: location)
+            let response: TextractStartResponse = try await extractor.call("StartDocumentTextDetection", request, location: location)
             guard let jobID = response.jobId, !jobID.isEmpty else {
                 throw ProviderError(.badResponse, "Textract StartDocumentTextDetection for \(location): no JobId")
             }
@@ -202,8 +236,8 @@ public struct TextractExtractor: TextExtractor {
         }
 
         /// One `GetDocumentTextDetection`; `nil` after a transient error worth retrying (logged).
-        private func poll(jobID: String, nextToken: String?) async throws(ProviderError) -> GetResponse? {
-            let request = GetRequest(jobId: jobID, maxResults: min(1000, max(1, configuration.blocksPerPage)), nextToken: nextToken)
+        private func poll(jobID: String, nextToken: String?) async throws(ProviderError) -> TextractGetResponse? {
+            let request = TextractGetRequest(jobId: jobID, maxResults: min(1000, max(1, configuration.blocksPerPage)), nextToken: nextToken)
             do {
                 return try await extractor.call("GetDocumentTextDetection", request, location: location)
             } catch where error.isTransient {
@@ -264,60 +298,5 @@ public struct TextractExtractor: TextExtractor {
         case 403: return ProviderError(.rejected, text + " — check the credentials and permissions")
         default: return ProviderError(.rejected, text)
         }
-    }
-}
-
-// MARK: - Shapes (only the fields used; unknown fields and enum values are ignored)
-
-private struct StartRequest: Encodable {
-    struct Location: Encodable {
-        struct S3Object: Encodable {
-            var bucket: String
-            var name: String
-            enum CodingKeys: String, CodingKey { case bucket = "Bucket", name = "Name" }
-        }
-        var s3Object: S3Object
-        enum CodingKeys: String, CodingKey { case s3Object = "S3Object" }
-    }
-    var documentLocation: Location
-    var clientRequestToken: String
-    var jobTag: String
-    enum CodingKeys: String, CodingKey {
-        case documentLocation = "DocumentLocation", clientRequestToken = "ClientRequestToken", jobTag = "JobTag"
-    }
-}
-
-private struct StartResponse: Decodable {
-    var jobId: String?
-    enum CodingKeys: String, CodingKey { case jobId = "JobId" }
-}
-
-private struct GetRequest: Encodable {
-    var jobId: String
-    var maxResults: Int
-    var nextToken: String?
-    enum CodingKeys: String, CodingKey { case jobId = "JobId", maxResults = "MaxResults", nextToken = "NextToken" }
-}
-
-private struct GetResponse: Decodable {
-    struct Block: Decodable {
-        var blockType: String?
-        var text: String?
-        var page: Int?
-        enum CodingKeys: String, CodingKey { case blockType = "BlockType", text = "Text", page = "Page" }
-    }
-    struct Warning: Decodable {
-        var errorCode: String?
-        enum CodingKeys: String, CodingKey { case errorCode = "ErrorCode" }
-    }
-    var jobStatus: String?
-    var statusMessage: String?
-    var nextToken: String?
-    var blocks: [Block]?
-    var warnings: [Warning]?
-    // DocumentMetadata is not read: stock moto sends it as an object where AWS sends an integer.
-    enum CodingKeys: String, CodingKey {
-        case jobStatus = "JobStatus", statusMessage = "StatusMessage", nextToken = "NextToken", blocks = "Blocks",
-            warnings = "Warnings"
     }
 }

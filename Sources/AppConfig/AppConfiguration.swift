@@ -77,12 +77,18 @@ public struct AppConfiguration: Sendable {
     /// `LOCAL_EMBEDDING_MODEL`: the all-MiniLM-L6-v2 folder (`config.json`, `vocab.txt`,
     /// `model.safetensors`). Default: `./.models/all-minilm-l6-v2`, where the scripts fetch it.
     public var localEmbeddingModel: String = "./.models/all-minilm-l6-v2"
+    /// `OCR_LANGUAGES`: tesseract's language data for local OCR, joined by `+`, the first tried
+    /// first. Default: `eng+deu+fra+spa`.
+    public var ocrLanguages: String = "eng+deu+fra+spa"
+    /// `MAX_IMAGE_PIXELS`: the most pixels an image (or a rasterised PDF page) may have before
+    /// anything decodes it; the API refuses larger uploads, local OCR larger pages. Default: 50 000 000.
+    public var maxImagePixels: Int = 50_000_000
 
     /// The variables this configuration reads, for `--help` texts and the README.
     public static let variables = [
         "REDIS_URL", "DB_URL", "ASYNC_DB_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_S3_BUCKET_NAME", "AWS_ENDPOINT_URL", "GEMINI_API_KEY", "GEMINI_MODEL", "GEMINI_DIMENSIONS", "GEMINI_BASE_URL", "QUEUE_MODE",
-        "DATA_DIR", "DB_PREPARED_STATEMENTS", "LOCAL_EMBEDDER", "LOCAL_EMBEDDING_MODEL",
+        "DATA_DIR", "DB_PREPARED_STATEMENTS", "LOCAL_EMBEDDER", "LOCAL_EMBEDDING_MODEL", "OCR_LANGUAGES", "MAX_IMAGE_PIXELS",
     ]
 
     /// Loads the configuration from the process environment and the `.env` file at `dotEnvPath`
@@ -189,6 +195,21 @@ public struct AppConfiguration: Sendable {
             localEmbedder = parsed
         }
         if let model = value("LOCAL_EMBEDDING_MODEL") { localEmbeddingModel = model }
+        if let languages = value("OCR_LANGUAGES") {
+            let names = languages.split(separator: "+", omittingEmptySubsequences: false)
+            guard (1...16).contains(names.count), names.allSatisfy({ name in
+                (1...32).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            }) else {
+                throw ConfigurationError(variable: "OCR_LANGUAGES", reason: "must be tesseract language names joined by '+', such as eng+deu")
+            }
+            ocrLanguages = languages
+        }
+        if let text = value("MAX_IMAGE_PIXELS") {
+            guard let pixels = Int(text), pixels >= 1, pixels <= 1 << 32 else {
+                throw ConfigurationError(variable: "MAX_IMAGE_PIXELS", reason: "must be a whole number of pixels between 1 and 4294967296")
+            }
+            maxImagePixels = pixels
+        }
     }
 
     /// Whether ``localEmbeddingModel`` holds the model's three files.
@@ -206,7 +227,8 @@ public struct AppConfiguration: Sendable {
     /// The providers this configuration selects, in words.
     public var providerSummary: String {
         let storage = aws.map { "S3 bucket \($0.bucket)" } ?? "local folder \(dataDirectory)"
-        let extraction = aws == nil ? "local (pdftotext/DOCX/TXT)" : "Amazon Textract"
+        let extraction = aws == nil
+            ? "local (pdftotext/DOCX/TXT, tesseract OCR \(ocrLanguages))" : "Amazon Textract (PDF and images; DOCX/TXT locally)"
         let embedding: String
         if geminiAPIKey != nil {
             embedding = "Gemini \(geminiModel) (\(geminiDimensions) dims)"

@@ -1,5 +1,6 @@
 import AppConfig
 import ArgumentParser
+import LocalProviders
 import Logging
 import NetworkTransport
 import Postgres
@@ -84,11 +85,11 @@ public struct MigrateCommand: AsyncParsableCommand {
     }
 }
 
-/// `check`: prints the redacted configuration and checks Redis and PostgreSQL.
+/// `check`: prints the redacted configuration, whether local OCR can run, and checks Redis and PostgreSQL.
 public struct CheckCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Print the configuration (secrets redacted) and check that Redis and PostgreSQL answer."
+        abstract: "Print the configuration (secrets redacted), whether local OCR can run, and check that Redis and PostgreSQL answer."
     )
 
     @OptionGroup public var options: CommonOptions
@@ -98,6 +99,10 @@ public struct CheckCommand: AsyncParsableCommand {
     public func run() async throws {
         try await options.withClients(label: "check") { configuration, redis, postgres, logger in
             print(configuration.description)
+            if configuration.aws == nil {
+                let ocr = OCRConfiguration(languages: configuration.ocrLanguages, maximumPixels: configuration.maxImagePixels)
+                print(await OCRProbe.run(ocr).summary)
+            }
             let report = try await Startup.checkConnectivity(redis: redis, postgres: postgres, logger: logger)
             print(report.description)
         }

@@ -47,7 +47,7 @@ public struct HTTPAPIConfiguration: Sendable {
         self.jobPostCacheTTL = jobPostCacheTTL
     }
 
-    /// Reads `MAX_UPLOAD_BYTES`, `MAX_CONCURRENT_UPLOADS`, `JOB_POST_CACHE_SECONDS` and `API_KEY`
+    /// Reads `MAX_UPLOAD_BYTES`, `MAX_IMAGE_PIXELS`, `MAX_CONCURRENT_UPLOADS`, `JOB_POST_CACHE_SECONDS` and `API_KEY`
     /// from merged environment/`.env` values; an invalid number names the variable (never a key's
     /// value).
     public mutating func apply(environment values: [String: String]) throws(HTTPAPIConfigurationError) {
@@ -56,6 +56,12 @@ public struct HTTPAPIConfiguration: Sendable {
                 throw HTTPAPIConfigurationError(variable: "MAX_UPLOAD_BYTES", reason: "must be a whole number of bytes between 1 and 1073741824")
             }
             limits.maxFileBytes = bytes
+        }
+        if let text = values["MAX_IMAGE_PIXELS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let pixels = Int(text), pixels >= 1, pixels <= 1 << 32 else {
+                throw HTTPAPIConfigurationError(variable: "MAX_IMAGE_PIXELS", reason: "must be a whole number of pixels between 1 and 4294967296")
+            }
+            limits.maxImagePixels = pixels
         }
         if let text = values["MAX_CONCURRENT_UPLOADS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
             guard let count = Int(text), count >= 1, count <= 100_000 else {

@@ -27,7 +27,7 @@ public enum OpenAPIDocument {
                     "type": "object",
                     "required": ["file", "candidate_name", "candidate_email", "job_post_id", "seniority_level"],
                     "properties": {
-                      "file": {"type": "string", "contentMediaType": "application/octet-stream", "description": "At most MAX_UPLOAD_BYTES (default 10485760) bytes"},
+                      "file": {"type": "string", "contentMediaType": "application/octet-stream", "description": "A PDF, DOCX, plain-text file, or a PNG/JPEG/TIFF image (judged by its bytes) of at most MAX_UPLOAD_BYTES (default 10485760) bytes; an image of at most MAX_IMAGE_PIXELS (default 50000000) pixels a page"},
                       "candidate_name": {"type": "string", "minLength": 1, "maxLength": 200},
                       "candidate_email": {"type": "string", "format": "email", "maxLength": 254},
                       "job_post_id": {"type": "string", "format": "uuid"},

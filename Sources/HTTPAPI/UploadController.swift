@@ -54,12 +54,27 @@ struct UploadController: APIController {
         }
     }
 
+    /// An image is refused before it is stored when its header declares more pixels than
+    /// ``UploadLimits/maxImagePixels`` (422 `image_too_large`) or cannot be read (422 `unreadable_image`).
+    private func checkImageHeader(_ bytes: [UInt8]) throws(APIError) {
+        do {
+            _ = try ImageHeader.read(bytes, maximumPixels: configuration.limits.maxImagePixels)
+        } catch {
+            switch error.code {
+            case .tooManyPixels: throw APIError(.unprocessableContent, code: "image_too_large", message: error.message)
+            case .notAnImage, .truncated, .malformed: throw APIError(.unprocessableContent, code: "unreadable_image", message: error.message)
+            }
+        }
+    }
+
     private func performUpload(_ request: Request) async throws -> Response {
         let parts = try await readForm(request)
         let upload = try UploadForm(parts: parts)
         guard let kind = DocumentKind.detect(prefix: upload.file.prefix(8192)) else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "the file is not a PDF, DOCX or plain-text document")
+            throw APIError(
+                .unsupportedMediaType, code: "unsupported_media_type", message: "the file is not a PDF, DOCX or plain-text document, nor a PNG, JPEG or TIFF image")
         }
+        if kind.isImage { try checkImageHeader(upload.file) }
         if !knownJobPosts.contains(upload.jobPostID) {
             guard try await repository.jobPostExists(id: upload.jobPostID) else { throw jobPostNotFound(upload.jobPostID) }
             knownJobPosts.insert(upload.jobPostID)

@@ -1,3 +1,5 @@
+import Providers
+
 /// Limits of one upload request.
 public struct UploadLimits: Sendable, Hashable {
     /// The largest file accepted, in bytes. Default: 10 MiB (`MAX_UPLOAD_BYTES`).
@@ -13,12 +15,17 @@ public struct UploadLimits: Sendable, Hashable {
     public var maxPartHeaderBytes: Int
     /// The largest sum of all parts' header blocks, in bytes. Default: 64 KiB.
     public var maxHeaderBytes: Int
+    /// The most pixels an uploaded image (every page of a TIFF) may declare in its header; larger
+    /// images are refused before they are stored. Default: 50 million (`MAX_IMAGE_PIXELS`, which
+    /// the worker's OCR applies too).
+    public var maxImagePixels: Int
 
     /// Creates limits.
     public init(
         maxFileBytes: Int = 10 * 1024 * 1024, formOverheadBytes: Int = 64 * 1024, maxFieldBytes: Int = 4096, maxParts: Int = 16,
-        maxPartHeaderBytes: Int = 16 * 1024, maxHeaderBytes: Int = 64 * 1024
+        maxPartHeaderBytes: Int = 16 * 1024, maxHeaderBytes: Int = 64 * 1024, maxImagePixels: Int = ImageHeader.defaultMaximumPixels
     ) {
+        self.maxImagePixels = maxImagePixels
         self.maxFileBytes = maxFileBytes
         self.formOverheadBytes = formOverheadBytes
         self.maxFieldBytes = maxFieldBytes

@@ -1,11 +1,6 @@
 import Foundation
 import Logging
-import ProcessSupport
 import Providers
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Settings for ``LocalExtractor``.
 public struct LocalExtractorConfiguration: Sendable {
@@ -17,6 +12,8 @@ public struct LocalExtractorConfiguration: Sendable {
     public var pdftotextPath: String
     /// Only the first pages of a PDF are read (`pdftotext -l`). Default: 50.
     public var maximumPDFPages: Int
+    /// OCR of images and of PDF pages without a text layer. Default: ``OCRConfiguration/init(isEnabled:tesseractPath:pdftocairoPath:pdfinfoPath:pdfimagesPath:languages:dpi:pageTimeout:maximumPixels:memoryLimit:)``.
+    public var ocr: OCRConfiguration
     /// Caps for the DOCX's ZIP container; `maximumEntrySize` bounds `word/document.xml`.
     /// Default: ``ZipArchive/Limits/init(maximumEntrySize:maximumEntryCount:)`` (32 MiB, 10 000 entries).
     public var zipLimits: ZipArchive.Limits
@@ -29,6 +26,7 @@ public struct LocalExtractorConfiguration: Sendable {
         pdfTimeout: Duration = .seconds(30),
         pdftotextPath: String = "pdftotext",
         maximumPDFPages: Int = 50,
+        ocr: OCRConfiguration = OCRConfiguration(),
         zipLimits: ZipArchive.Limits = ZipArchive.Limits(),
         temporaryDirectory: String = FileManager.default.temporaryDirectory.path
     ) {
@@ -36,18 +34,22 @@ public struct LocalExtractorConfiguration: Sendable {
         self.pdfTimeout = pdfTimeout
         self.pdftotextPath = pdftotextPath
         self.maximumPDFPages = maximumPDFPages
+        self.ocr = ocr
         self.zipLimits = zipLimits
         self.temporaryDirectory = temporaryDirectory
     }
 }
 
 /// Extracts text on this machine: PDF through poppler's `pdftotext`, DOCX by reading
-/// `word/document.xml` from the ZIP, TXT as UTF-8 (Windows-1252 as a fallback).
+/// `word/document.xml` from the ZIP, TXT as UTF-8 (Windows-1252 as a fallback), PNG/JPEG/TIFF
+/// images and the PDF pages without a text layer through `tesseract` (``OCRConfiguration``).
 ///
-/// The declared ``StoredDocument/kind`` is checked against the bytes: `%PDF-` and a ZIP signature
-/// win over the declaration, legacy `.doc` files are refused. PDFs are read in `pdftotext`'s default
-/// mode, which reads a two-column page one column after the other (`-layout` would mix the columns
-/// on each row). There is no OCR: an image-only PDF fails with ``ProviderError/Code/noText``.
+/// The declared ``StoredDocument/kind`` is checked against the bytes: `%PDF-`, a ZIP signature
+/// and an image signature win over the declaration, legacy `.doc` files are refused. PDFs are read
+/// in `pdftotext`'s default mode, which reads a two-column page one column after the other
+/// (`-layout` would mix the columns on each row); a page with no text layer is rasterised by
+/// `pdftocairo` and read by OCR, in its place among the others. An image's header is checked against
+/// the pixel cap before anything decodes it.
 /// The text is normalised (line ends, blank-line runs, trailing spaces) and capped at
 /// ``LocalExtractorConfiguration/maximumCharacters``.
 public struct LocalExtractor: TextExtractor {
@@ -66,7 +68,7 @@ public struct LocalExtractor: TextExtractor {
     ///
     /// Errors: ``ProviderError/Code/noText`` (empty file, image-only PDF, document without text),
     /// ``ProviderError/Code/unreadableDocument`` (corrupt, encrypted, wrong format),
-    /// ``ProviderError/Code/timeout`` (non-transient: `pdftotext` ran too long), and whatever
+    /// ``ProviderError/Code/timeout`` (non-transient: a tool ran too long), and whatever
     /// the storage throws.
     public func extractText(from document: StoredDocument) async throws(ProviderError) -> String {
         let data = try await document.storage.get(key: document.key)
@@ -83,17 +85,23 @@ public struct LocalExtractor: TextExtractor {
             ])
         }
         let raw: String
+        var scannedPages = 0
         switch kind {
-        case .pdf: raw = try await pdfText(bytes)
+        case .pdf: (raw, scannedPages) = try await PDFTextReader(configuration: configuration, logger: logger).text(of: bytes)
         case .docx: raw = try docxText(bytes)
         case .txt: raw = try Self.plainText(bytes)
+        case .png, .jpeg, .tiff: raw = try await imageText(bytes)
         }
         let text = TextNormalizer.normalize(raw, maximumCharacters: configuration.maximumCharacters)
         guard !text.isEmpty else {
             switch kind {
-            case .pdf: throw ProviderError(.noText, "the PDF has no text layer (scanned/image-only); OCR is not available locally")
+            case .pdf where scannedPages > 0 && !configuration.ocr.isEnabled:
+                throw ProviderError(.noText, "the PDF has no text layer (scanned/image-only) and OCR is turned off")
+            case .pdf where scannedPages > 0: throw ProviderError(.noText, "the PDF has no text layer and OCR found no text on its pages")
+            case .pdf: throw ProviderError(.noText, "the PDF contains no text")
             case .docx: throw ProviderError(.noText, "the DOCX contains no text")
             case .txt: throw ProviderError(.noText, "the text file contains only whitespace")
+            case .png, .jpeg, .tiff: throw ProviderError(.noText, "OCR found no text in the \(kind.rawValue.uppercased()) image")
             }
         }
         return text
@@ -103,64 +111,47 @@ public struct LocalExtractor: TextExtractor {
     static func effectiveKind(of bytes: [UInt8], declared: DocumentKind) throws(ProviderError) -> DocumentKind {
         if bytes.starts(with: Array("%PDF-".utf8)) { return .pdf }
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .docx }
+        if let format = ImageHeader.format(of: Array(bytes.prefix(8))) { return DocumentKind(format) }
         if bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) {
-            throw ProviderError(.unreadableDocument, "legacy Word (.doc) and other OLE files are not supported; upload PDF, DOCX or TXT")
+            throw ProviderError(.unreadableDocument, "legacy Word (.doc) and other OLE files are not supported; upload PDF, DOCX, TXT or an image")
         }
         switch declared {
         case .pdf: throw ProviderError(.unreadableDocument, "the file is not a PDF (it does not start with %PDF-)")
         case .docx: throw ProviderError(.unreadableDocument, "the file is not a DOCX (it is not a ZIP archive)")
+        case .png, .jpeg, .tiff: throw ProviderError(.unreadableDocument, "the file is not a \(declared.rawValue.uppercased()) image (its magic bytes do not match)")
         case .txt: return .txt
         }
     }
 
-    // MARK: PDF
+    /// The resolution a PDF page of `width` × `height` points is rasterised at for OCR:
+    /// `preferred`, lowered until the page has at most `maximumPixels` (at least 1 dpi).
+    public static func rasterResolution(width: Double, height: Double, preferred: Int, maximumPixels: Int) -> Int {
+        PDFPageSize(width: width, height: height).dpi(preferred: preferred, maximumPixels: maximumPixels)
+    }
 
-    private func pdfText(_ bytes: [UInt8]) async throws(ProviderError) -> String {
-        let directory = "\(configuration.temporaryDirectory)/resume-pdf-\(UUID().uuidString)"
-        guard mkdir(directory, 0o700) == 0 else {
-            throw ProviderError(.configuration, "cannot create a scratch folder in \(configuration.temporaryDirectory)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let input = "\(directory)/in.pdf", output = "\(directory)/out.txt", log = "\(directory)/stderr.log"
-        guard FileManager.default.createFile(atPath: input, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-            throw ProviderError(.configuration, "cannot write a scratch file in \(configuration.temporaryDirectory)")
-        }
-        let child: ChildProcess
+    // MARK: Images
+
+    /// OCR of an uploaded image: the header is checked against the pixel cap before tesseract
+    /// decodes anything (a multi-page TIFF: every page, and at most the PDF page cap of pages).
+    private func imageText(_ bytes: [UInt8]) async throws(ProviderError) -> String {
+        let header: ImageHeader
         do {
-            child = try ChildProcess(
-                executable: configuration.pdftotextPath,
-                arguments: ["-enc", "UTF-8", "-eol", "unix", "-l", "\(max(1, configuration.maximumPDFPages))", "-q", input, output],
-                logPath: log)
+            header = try ImageHeader.read(bytes, maximumPixels: configuration.ocr.maximumPixels)
         } catch {
-            throw ProviderError(.configuration, "cannot run pdftotext (install poppler-utils): \(error)")
+            throw ProviderError(.unreadableDocument, "the image cannot be read: \(error.message)")
         }
-        let finished: Bool
-        do {
-            finished = try await child.waitForExit(configuration.pdfTimeout)
-        } catch {
-            // Cancelled: kill the child now; releasing `child` reaps it.
-            child.signal(SIGKILL)
-            throw ProviderError(.timeout, "PDF extraction was cancelled")
+        guard header.pages <= max(1, configuration.maximumPDFPages) else {
+            throw ProviderError(.unreadableDocument, "the TIFF image has \(header.pages) pages; at most \(configuration.maximumPDFPages) are read")
         }
-        guard finished else {
-            child.signal(SIGKILL)
-            _ = try? await child.waitForExit(.seconds(5))
-            throw ProviderError(.timeout, "pdftotext did not finish within \(configuration.pdfTimeout); the PDF may be hostile", isTransient: false)
+        guard configuration.ocr.isEnabled else {
+            throw ProviderError(.noText, "the document is an image and OCR is turned off")
         }
-        // pdftotext opens its output file only after it has parsed the PDF, so a missing output
-        // file means it could not read the document (exit status 1 or 3). `-q` keeps its stderr
-        // empty; without it the reasons would be poppler's syntax errors, which name no secrets.
-        guard FileManager.default.fileExists(atPath: output) else {
-            throw ProviderError(.unreadableDocument, "the PDF is corrupt, encrypted or not a PDF (pdftotext could not open it)")
-        }
-        // Read a little more than the cap (UTF-8 is up to 4 bytes a character); the rest is cut anyway.
-        guard let handle = FileHandle(forReadingAtPath: output) else {
-            throw ProviderError(.unreadableDocument, "pdftotext produced no readable output")
-        }
-        defer { try? handle.close() }
-        let limit = configuration.maximumCharacters * 4 + 4
-        let data = (try? handle.read(upToCount: limit)) ?? nil
-        return String(decoding: data ?? Data(), as: UTF8.self)
+        let folder = try ScratchFolder(in: configuration.temporaryDirectory, prefix: "resume-image")
+        defer { folder.remove() }
+        let name = "in.\(header.format.rawValue)"
+        try folder.write(name, bytes)
+        let reader = OCRReader(configuration: configuration.ocr, outputLimit: configuration.maximumCharacters * 4 + 4, logger: logger)
+        return try await reader.readImage(named: name, in: folder, header: header, pages: header.pages)
     }
 
     // MARK: DOCX

@@ -19,13 +19,15 @@ public final class ChildProcess: @unchecked Sendable {
     public private(set) var exitStatus: Int32?
 
     /// Starts `executable` (an absolute path, or a name looked up on `PATH`) with `arguments`;
-    /// stdout and stderr are appended to `logPath`.
+    /// stdout and stderr are appended to `logPath`. With `workingDirectory` the child starts there
+    /// (relative paths it opens resolve inside it), else in this process's directory.
     public init(
         executable: String,
         arguments: [String],
         logPath: String,
         environment: [String: String]? = nil,
-        separateStandardError: Bool = false
+        separateStandardError: Bool = false,
+        workingDirectory: String? = nil
     ) throws {
         let executable = try Self.resolve(executable)
         var attributes = posix_spawnattr_t()
@@ -49,6 +51,13 @@ public final class ChildProcess: @unchecked Sendable {
         } else {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        if let workingDirectory {
+            guard let addChdir = Self.addChdir else {
+                throw ChildProcessError(message: "this C library cannot start a child in another directory")
+            }
+            let status = addChdir(&actions, workingDirectory)
+            guard status == 0 else { throw ChildProcessError(message: "posix_spawn_file_actions_addchdir_np failed: \(String(cString: strerror(status)))") }
+        }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -59,6 +68,13 @@ public final class ChildProcess: @unchecked Sendable {
             throw ChildProcessError(message: "posix_spawn \(executable) failed: \(String(cString: strerror(status)))")
         }
     }
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), which its Swift module does not
+    /// export (it is declared only under `_GNU_SOURCE`-style feature macros).
+    private static let addChdir: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
+    }()
 
     /// The absolute path of `name`: itself if it contains a slash, else the first match on `PATH`.
     public static func resolve(_ name: String) throws -> String {

@@ -10,6 +10,24 @@ public enum DocumentKind: String, Sendable, Hashable, CaseIterable {
     case docx
     /// UTF-8 (or ASCII, or Windows-1252) text without NUL bytes.
     case txt
+    /// A PNG image (a photographed or scanned résumé, read by OCR).
+    case png
+    /// A JPEG image.
+    case jpeg
+    /// A TIFF image, possibly of several pages.
+    case tiff
+
+    /// The kind of an image of `format`.
+    public init(_ format: ImageHeader.Format) {
+        switch format {
+        case .png: self = .png
+        case .jpeg: self = .jpeg
+        case .tiff: self = .tiff
+        }
+    }
+
+    /// Whether the kind is an image (read by OCR).
+    public var isImage: Bool { self == .png || self == .jpeg || self == .tiff }
 
     /// The MIME type stored with the file.
     public var contentType: String {
@@ -17,6 +35,9 @@ public enum DocumentKind: String, Sendable, Hashable, CaseIterable {
         case .pdf: "application/pdf"
         case .docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         case .txt: "text/plain; charset=utf-8"
+        case .png: "image/png"
+        case .jpeg: "image/jpeg"
+        case .tiff: "image/tiff"
         }
     }
 
@@ -25,10 +46,12 @@ public enum DocumentKind: String, Sendable, Hashable, CaseIterable {
 
     /// Detects the kind from the first bytes of a file (at least 8 KiB recommended for text):
     /// `%PDF-` → PDF; `PK\u{3}\u{4}` whose local entries include `word/` → DOCX; UTF-8 (or, failing
-    /// that, Windows-1252) with no NUL and at most 1 % control characters → TXT; anything else `nil`.
+    /// that, Windows-1252) with no NUL and at most 1 % control characters → TXT; the PNG, JPEG and
+    /// TIFF signatures (``ImageHeader/format(of:)``) → that image; anything else `nil`.
     public static func detect(prefix: some Collection<UInt8>) -> DocumentKind? {
         let bytes = Array(prefix)
         if bytes.starts(with: Array("%PDF-".utf8)) { return .pdf }
+        if let format = ImageHeader.format(of: Array(bytes.prefix(8))) { return DocumentKind(format) }
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
             // A DOCX names `[Content_Types].xml` or `word/...` in its first local headers.
             let marker1 = Array("word/".utf8), marker2 = Array("[Content_Types].xml".utf8)

@@ -195,7 +195,7 @@ public struct ResumeProcessor: Sendable {
             return kind
         }
         let ext = application.storageKey?.split(separator: ".").last.map(String.init) ?? ""
-        return DocumentKind(rawValue: ext) ?? .pdf
+        return DocumentKind(rawValue: ext) ?? ["jpg": .jpeg, "tif": .tiff][ext] ?? .pdf
     }
 
     private func database<T>(_ body: () async throws -> T) async throws(PipelineError) -> T {

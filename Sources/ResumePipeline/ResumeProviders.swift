@@ -29,7 +29,8 @@ public struct ResumeProviders: Sendable {
 
     /// The set `configuration` selects.
     public static func make(_ configuration: AppConfiguration, logger: Logger) -> ResumeProviders {
-        let local = LocalExtractor(logger: logger)
+        let ocr = OCRConfiguration(languages: configuration.ocrLanguages, maximumPixels: configuration.maxImagePixels)
+        let local = LocalExtractor(configuration: LocalExtractorConfiguration(ocr: ocr), logger: logger)
         let storage = ResumeStorageFactory.make(configuration, logger: logger)
         let extractor: any TextExtractor
         if let aws = configuration.aws {
@@ -38,7 +39,7 @@ public struct ResumeProviders: Sendable {
                     region: aws.region, endpoint: ResumeStorageFactory.endpoint(aws), credentials: ResumeStorageFactory.credentials(aws),
                     bucket: aws.bucket),
                 logger: logger)
-            extractor = RoutingExtractor(pdf: textract, other: local)
+            extractor = RoutingExtractor(textract: textract, other: local)
         } else {
             extractor = local
         }
@@ -78,23 +79,24 @@ public struct ResumeProviders: Sendable {
     public var summary: String { "storage=\(storage.name) extractor=\(extractor.name) embedder=\(embedder.name)" }
 }
 
-/// PDFs to one extractor (Textract), everything else to another (local): Textract reads PDFs
-/// and images, not DOCX or text.
+/// PDFs and images to one extractor (Textract), DOCX and text to another (local): Textract reads
+/// PDFs and images, not DOCX or text.
 public struct RoutingExtractor: TextExtractor {
-    let pdf: any TextExtractor
+    let textract: any TextExtractor
     let other: any TextExtractor
 
-    /// Routes PDFs to `pdf` and the rest to `other`.
-    public init(pdf: any TextExtractor, other: any TextExtractor) {
-        self.pdf = pdf
+    /// Routes PDFs and PNG/JPEG/TIFF images to `textract` and the rest to `other`.
+    public init(textract: any TextExtractor, other: any TextExtractor) {
+        self.textract = textract
         self.other = other
     }
 
-    /// `<pdf>+<other>`.
-    public var name: String { "\(pdf.name)+\(other.name)" }
+    /// `<textract>+<other>`.
+    public var name: String { "\(textract.name)+\(other.name)" }
 
     /// Extracts with the extractor for `document.kind`.
     public func extractText(from document: StoredDocument) async throws(ProviderError) -> String {
-        document.kind == .pdf ? try await pdf.extractText(from: document) : try await other.extractText(from: document)
+        document.kind == .pdf || document.kind.isImage
+            ? try await textract.extractText(from: document) : try await other.extractText(from: document)
     }
 }

@@ -153,6 +153,47 @@ struct TextractExtractorTests {
         #expect(!error.isTransient)
     }
 
+    @Test("PNG and JPEG go through DetectDocumentText, TIFF through start and poll")
+    func images() async throws {
+        let storage = try await makeMotoStorage()
+        for kind in [DocumentKind.png, .jpeg, .tiff] {
+            let key = uniqueStorageKey(kind)
+            // The scripted moto reads the object's bytes as the page's text.
+            try await storage.put(key: key, data: Data("Photo of a résumé\nAmira Haddad\n\u{0C}Page two".utf8), contentType: kind.contentType)
+            let transport = RecordingTransport()
+            let extractor = TextractExtractor(configuration: try configuration(), transport: transport, logger: TestEnvironment.logger)
+            let text = try await extractor.extractText(from: StoredDocument(key: key, kind: kind, storage: storage))
+            #expect(text == "Photo of a résumé\nAmira Haddad\nPage two", "\(kind)")
+            let targets = await transport.exchanges.map(\.target)
+            if kind == .tiff {
+                #expect(targets.first == "Textract.StartDocumentTextDetection" && !targets.contains("Textract.DetectDocumentText"))
+            } else {
+                #expect(targets == ["Textract.DetectDocumentText"], "\(kind)")
+                let body = try #require(await transport.exchanges.first?.requestBody)
+                let request = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+                let object = (request["Document"] as? [String: Any])?["S3Object"] as? [String: String]
+                #expect(object == ["Bucket": storage.configuration.bucket, "Name": key])
+            }
+        }
+        // The synchronous call maps errors as the asynchronous one does.
+        let unsupported = "resumes/test/unsupported-\(UUID().uuidString.lowercased()).png"
+        try await storage.put(key: unsupported, data: Data("x".utf8), contentType: "image/png")
+        let extractor = TextractExtractor(configuration: try configuration(), logger: TestEnvironment.logger)
+        for (key, code) in [(unsupported, ProviderError.Code.unreadableDocument), (uniqueStorageKey(.jpeg), .unreadableDocument)] {
+            let document = StoredDocument(key: key, kind: key.hasSuffix(".png") ? .png : .jpeg, storage: storage)
+            let error = try #require(await providerError { () async throws(ProviderError) in _ = try await extractor.extractText(from: document) })
+            #expect(error.code == code && !error.isTransient, "\(key): \(error)")
+        }
+        // A throttled DetectDocumentText is retried until the job deadline, then transient.
+        let throttled = "resumes/test/throttle-\(UUID().uuidString.lowercased()).png"
+        try await storage.put(key: throttled, data: Data("x".utf8), contentType: "image/png")
+        let impatient = TextractExtractor(configuration: try configuration(jobTimeout: .seconds(1)), logger: TestEnvironment.logger)
+        let error = try #require(await providerError { () async throws(ProviderError) in
+            _ = try await impatient.extractText(from: StoredDocument(key: throttled, kind: .png, storage: storage))
+        })
+        #expect(error.isTransient && (error.code == .rateLimited || error.code == .timeout), "\(error)")
+    }
+
     @Test("DOCX and TXT are refused without a request; non-S3 storage needs a bucket")
     func refusals() async throws {
         let storage = try await makeMotoStorage()

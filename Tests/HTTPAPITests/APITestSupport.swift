@@ -258,7 +258,10 @@ enum Documents {
     /// A ZIP local header naming `word/document.xml` (what `DocumentKind.detect` looks at).
     static let docx: [UInt8] = [0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                 17, 0, 0, 0] + Array("word/document.xml".utf8) + Array(repeating: 0x41, count: 64)
+    /// A PNG signature without an IHDR chunk: an image upload refused as unreadable (422).
     static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0, count: 64)
+    /// A GIF, which is not a format the pipeline reads (415).
+    static let gif: [UInt8] = Array("GIF89a".utf8) + [0, 0, 1, 0, 0xFF, 0] + Array(repeating: 0, count: 64)
 
     /// A PDF of about `size` bytes.
     static func pdf(size: Int) -> [UInt8] {

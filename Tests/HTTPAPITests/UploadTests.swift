@@ -188,7 +188,7 @@ struct UploadTests {
     @Test func rejectedUploadsAreCountedInMetrics() async throws {
         try await APITestServer.with { server in
             let jobPostID = try await server.makeJobPost()
-            _ = try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.png, filename: "x.png"))
+            _ = try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.gif, filename: "x.gif"))
             _ = try await server.upload(MultipartBody.upload(jobPostID: "nope", data: Documents.pdf))
             let ok = try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: Documents.pdf))
             #expect(ok.status == 202)
@@ -200,6 +200,39 @@ struct UploadTests {
             #expect(samples.value("resume_uploads_total", ["kind": "pdf"]) == 1)
             #expect(samples.value("http_requests_total", ["method": "POST", "route": "/resumes/upload", "status": "202"]) == 1)
             #expect(samples.value("http_requests_total", ["method": "POST", "route": "/resumes/upload", "status": "415"]) == 1)
+        }
+    }
+
+    /// PNG, JPEG and TIFF scans are accepted (judged by their bytes, stored with their type); an
+    /// image whose header declares more than `MAX_IMAGE_PIXELS` is refused before it is stored.
+    @Test func imagesAreAcceptedWithinThePixelCap() async throws {
+        try await APITestServer.with(configure: { $0.limits.maxImagePixels = 4_000_000 }) { server in
+            let jobPostID = try await server.makeJobPost()
+            for format in ScanFactory.Format.allCases {
+                let scan = try ScanFactory.scan(format, dpi: 150)  // 1275 × 1650 = 2.1 MP
+                let response = try await server.upload(MultipartBody.upload(jobPostID: jobPostID.uuidString, data: scan, filename: "photo.bin"))
+                #expect(response.status == 202, "\(format): \(response.text)")
+                let idText = response.json?["application_id"] as? String ?? ""
+                let id = try #require(UUID(uuidString: idText))
+                if let job = response.json?["job_id"] as? String { await server.cleanUpJob(job) }
+                let row = try #require(try await server.repository.application(id: id))
+                #expect(row.contentType == "image/\(format.rawValue)")
+                #expect(row.storageKey?.hasSuffix(".\(format.rawValue)") == true)
+            }
+            let stored = server.storedFiles().count
+            let huge = try await server.upload(MultipartBody.upload(
+                jobPostID: jobPostID.uuidString, data: ScanFactory.pngHeader(width: 20_000, height: 20_000), filename: "huge.png"))
+            #expect(huge.status == 422)
+            #expect(huge.errorCode == "image_too_large")
+            #expect(huge.text.contains("20000 × 20000"), "\(huge.text)")
+            let large = try await server.upload(MultipartBody.upload(
+                jobPostID: jobPostID.uuidString, data: try ScanFactory.scan(.png, dpi: 200), filename: "large.png"))  // 3.7 MP
+            #expect(large.status == 202)
+            if let job = large.json?["job_id"] as? String { await server.cleanUpJob(job) }
+            let over = try await server.upload(MultipartBody.upload(
+                jobPostID: jobPostID.uuidString, data: try ScanFactory.scan(.jpeg, dpi: 250), filename: "over.jpg"))  // 5.8 MP
+            #expect(over.status == 422 && over.errorCode == "image_too_large", "\(over.text)")
+            #expect(server.storedFiles().count == stored + 1)
         }
     }
 

@@ -138,13 +138,6 @@ struct LocalExtractorTests {
         #expect(empty?.code == .noText)
     }
 
-    @Test func imageOnlyPDFSaysWhyThereIsNoText() async throws {
-        let failure = await error(ResumeFixtures.bytes("tom_becker_scanned.pdf"), as: .pdf)
-        #expect(failure?.code == .noText)
-        #expect(failure?.message == "the PDF has no text layer (scanned/image-only); OCR is not available locally")
-        #expect(failure?.isTransient == false)
-    }
-
     @Test func corruptTruncatedAndMislabelledFiles() async throws {
         let alice = ResumeFixtures.bytes("alice_chen.pdf")
         for cut in [5, 100, alice.count / 2] {

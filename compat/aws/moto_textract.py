@@ -2,7 +2,7 @@
 """moto_server with a scripted Textract, for start/poll/paginate tests (loopback only).
 
 Adapted from the research note's §3.4 wrapper. S3, IAM and moto's signature-check mode are moto's
-own; only StartDocumentTextDetection and GetDocumentTextDetection are replaced:
+own; only StartDocumentTextDetection, GetDocumentTextDetection and DetectDocumentText are replaced:
   * a job reports IN_PROGRESS for its first MOTO_TEXTRACT_POLLS polls (default 2), then SUCCEEDED;
   * Blocks come from the S3 object's bytes read as UTF-8: one PAGE per form feed, one LINE per
     non-empty line, WORD blocks per token, CHILD relationships;
@@ -15,6 +15,8 @@ own; only StartDocumentTextDetection and GetDocumentTextDetection are replaced:
                     not rely on pages arriving in order;
     a missing object makes the start answer 400 InvalidS3ObjectException, as Textract does;
   * GetDocumentTextDetection honours MaxResults (default 1000) and NextToken;
+  * DetectDocumentText (the synchronous call for one PNG/JPEG page) answers the blocks of its
+    S3Object at once; "unsupported", "throttle" (every call) and a missing object as above;
   * DocumentMetadata.Pages is an integer (stock moto returns {"Pages": {"Pages": n}}).
 It relies on moto internals (TextractResponse method names, s3_backends[account]["aws"]), so moto
 stays pinned in compat/requirements-moto.txt.
@@ -122,6 +124,26 @@ def get(self):
     return json.dumps(out)
 
 
+def detect(self):
+    params = json.loads(self.body)
+    s3obj = (params.get("Document") or {}).get("S3Object") or {}
+    name = s3obj.get("Name") or ""
+    if not s3obj.get("Bucket") or not name:
+        raise InvalidParameterException()
+    if "unsupported" in name:
+        raise UnsupportedDocumentException()
+    if "throttle" in name:
+        raise ProvisionedThroughputExceededException()
+    try:
+        text = object_text(self.current_account, s3obj["Bucket"], name)
+    except Exception:
+        raise InvalidS3ObjectException()
+    blocks, pages = blocks_for(text)
+    return json.dumps({"DocumentMetadata": {"Pages": pages}, "Blocks": blocks,
+                       "DetectDocumentTextModelVersion": "1.0"})
+
+
+TextractResponse.detect_document_text = detect
 TextractResponse.start_document_text_detection = start
 TextractResponse.get_document_text_detection = get
 
