@@ -27,24 +27,34 @@ enum LinearAlgebra {
     }
 
     /// Multi-head self-attention over packed projections `qkv[rows × 3·width]` (queries, keys,
-    /// values side by side): `context[rows × width]`, each head's `softmax(Q·Kᵀ/√d)·V` in its columns.
-    /// Every position sees every other (one unpadded sequence: no mask).
-    static func attention(_ qkv: [Float], rows: Int, width: Int, heads: Int, scores: inout [Float], into context: inout [Float]) {
+    /// values side by side) of several sequences stacked row after row (`sequences`: each one's
+    /// first row and row count): `context[rows × width]`, each head's `softmax(Q·Kᵀ/√d)·V` in its
+    /// columns. Every position sees every position of its own sequence and none of the others
+    /// (unpadded sequences: no mask).
+    static func attention(
+        _ qkv: [Float], rows: Int, sequences: [(start: Int, count: Int)], width: Int, heads: Int, scores: inout [Float], into context: inout [Float]
+    ) {
         let headWidth = width / heads
         let stride = 3 * width
         let scale = 1 / Float(headWidth).squareRoot()
-        if scores.count < rows * rows { scores = [Float](repeating: 0, count: rows * rows) }
+        let longest = sequences.map(\.count).max() ?? 0
+        if scores.count < longest * longest { scores = [Float](repeating: 0, count: longest * longest) }
         if context.count != rows * width { context = [Float](repeating: 0, count: rows * width) }
         qkv.withUnsafeBufferPointer { packed in
             scores.withUnsafeMutableBufferPointer { s in
                 context.withUnsafeMutableBufferPointer { c in
-                    for head in 0..<heads {
-                        let q = packed.baseAddress! + head * headWidth
-                        let k = q + width
-                        let v = q + 2 * width
-                        cblas_scores(Int32(rows), Int32(rows), Int32(headWidth), scale, q, Int32(stride), k, Int32(stride), s.baseAddress)
-                        for row in 0..<rows { softmax(s.baseAddress! + row * rows, count: rows) }
-                        cblas_mix(Int32(rows), Int32(headWidth), Int32(rows), s.baseAddress, v, Int32(stride), c.baseAddress! + head * headWidth, Int32(width))
+                    for sequence in sequences where sequence.count > 0 {
+                        let n = sequence.count
+                        for head in 0..<heads {
+                            let q = packed.baseAddress! + sequence.start * stride + head * headWidth
+                            let k = q + width
+                            let v = q + 2 * width
+                            cblas_scores(Int32(n), Int32(n), Int32(headWidth), scale, q, Int32(stride), k, Int32(stride), s.baseAddress)
+                            for row in 0..<n { softmax(s.baseAddress! + row * n, count: n) }
+                            cblas_mix(
+                                Int32(n), Int32(headWidth), Int32(n), s.baseAddress, v, Int32(stride),
+                                c.baseAddress! + sequence.start * width + head * headWidth, Int32(width))
+                        }
                     }
                 }
             }

@@ -13,7 +13,7 @@ import Providers
 /// is one window: exactly `SentenceTransformer.encode(text, normalize_embeddings=True)`.
 ///
 /// The encoder runs on one dedicated thread (never the cooperative pool); callers suspend while
-/// their texts are read, one text after another. ``EmbeddingTask`` is ignored: the model embeds
+/// their texts are read, several windows stacked into each pass (``MiniLMConfiguration/batchPieces``). ``EmbeddingTask`` is ignored: the model embeds
 /// queries and documents alike.
 public final class MiniLMEmbedder: Embedder, Sendable {
     /// `all-minilm-l6-v2`.
@@ -47,20 +47,39 @@ public final class MiniLMEmbedder: Embedder, Sendable {
         executor.shutdown()
     }
 
-    /// One vector per text, in order (see the type's documentation for long texts).
+    /// One vector per text, in order (see the type's documentation for long texts). The windows
+    /// of all texts are read in batches of up to ``MiniLMConfiguration/batchPieces`` word pieces,
+    /// each batch one pass of the encoder.
     public func embed(_ texts: [String], task: EmbeddingTask) async throws(ProviderError) -> [[Float]] {
+        let windowsByText = texts.map { windows(of: $0) }
+        var all: [[Int32]] = []
+        for windows in windowsByText { all += windows }
         var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
-        for text in texts {
+        vectors.reserveCapacity(all.count)
+        var start = 0
+        while start < all.count {
             if Task.isCancelled { throw ProviderError(.timeout, "embedding was cancelled") }
-            let windows = self.windows(of: text)
+            var end = start, pieces = 0
+            while end < all.count && (end == start || pieces + all[end].count <= configuration.batchPieces) {
+                pieces += all[end].count
+                end += 1
+            }
+            let batch = Array(all[start..<end])
             do {
-                vectors.append(try await executor.run { [model] in Self.combine(windows.map { ($0.count, model.sentenceVector($0)) }) })
+                vectors += try await executor.run { [model] in model.sentenceVectors(batch) }
             } catch {
                 throw ProviderError(.unavailable, "the local embedding model stopped")
             }
+            start = end
         }
-        return vectors
+        var results: [[Float]] = []
+        results.reserveCapacity(texts.count)
+        var next = 0
+        for windows in windowsByText {
+            results.append(Self.combine(zip(windows, vectors[next..<(next + windows.count)]).map { ($0.count, $1) }))
+            next += windows.count
+        }
+        return results
     }
 
     /// The model inputs of `text`: `[CLS] piece… [SEP]` per window.

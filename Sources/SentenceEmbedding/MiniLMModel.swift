@@ -68,26 +68,39 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
         self.layers = layers
     }
 
-    /// The mean-pooled, L2-normalised sentence vector of `ids` (`[CLS] … [SEP]`, at most
-    /// ``maximumPositions`` long; ids outside the vocabulary are read as 0, `[PAD]`).
-    func sentenceVector(_ ids: [Int32]) -> [Float] {
-        let rows = min(ids.count, maximumPositions)
-        guard rows > 0 else { return [Float](repeating: 0, count: width) }
+    /// The mean-pooled, L2-normalised sentence vector of each sequence of `batch` (`[CLS] … [SEP]`,
+    /// each cut at ``maximumPositions``; ids outside the vocabulary are read as 0, `[PAD]`).
+    ///
+    /// The sequences' rows are stacked into one matrix, so every linear layer is one matrix
+    /// product over all of them (where OpenBLAS is fast); attention, the only step that mixes
+    /// rows, runs per sequence. No padding, so no mask: each result equals the sequence's alone.
+    func sentenceVectors(_ batch: [[Int32]]) -> [[Float]] {
+        var sequences: [(start: Int, count: Int)] = []
+        var rows = 0
+        for ids in batch {
+            let count = min(ids.count, maximumPositions)
+            sequences.append((rows, count))
+            rows += count
+        }
+        guard rows > 0 else { return batch.map { _ in [Float](repeating: 0, count: width) } }
         // Embeddings: word + position + token type 0, then layer norm.
         hidden = [Float](repeating: 0, count: rows * width)
         hidden.withUnsafeMutableBufferPointer { h in
-            for row in 0..<rows {
-                let id = Int(ids[row]) < vocabularySize && ids[row] >= 0 ? Int(ids[row]) : 0
-                for column in 0..<width {
-                    h[row * width + column] = wordEmbeddings[id * width + column] + positionEmbeddings[row * width + column]
-                        + tokenTypeEmbedding[column]
+            for (ids, sequence) in zip(batch, sequences) {
+                for position in 0..<sequence.count {
+                    let id = Int(ids[position]) < vocabularySize && ids[position] >= 0 ? Int(ids[position]) : 0
+                    let row = sequence.start + position
+                    for column in 0..<width {
+                        h[row * width + column] = wordEmbeddings[id * width + column] + positionEmbeddings[position * width + column]
+                            + tokenTypeEmbedding[column]
+                    }
                 }
             }
         }
         LinearAlgebra.addAndNormalize(&hidden, residual: nil, rows: rows, gain: embeddingNormGain, bias: embeddingNormBias, epsilon: epsilon)
         for layer in layers {
             LinearAlgebra.linear(hidden, rows: rows, inputs: width, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv)
-            LinearAlgebra.attention(qkv, rows: rows, width: width, heads: heads, scores: &scores, into: &context)
+            LinearAlgebra.attention(qkv, rows: rows, sequences: sequences, width: width, heads: heads, scores: &scores, into: &context)
             LinearAlgebra.linear(context, rows: rows, inputs: width, weight: layer.outputWeight, bias: layer.outputBias, into: &attended)
             LinearAlgebra.addAndNormalize(&attended, residual: hidden, rows: rows, gain: layer.attentionNormGain, bias: layer.attentionNormBias, epsilon: epsilon)
             LinearAlgebra.linear(attended, rows: rows, inputs: width, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &expanded)
@@ -96,12 +109,15 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
             LinearAlgebra.addAndNormalize(&projected, residual: attended, rows: rows, gain: layer.outputNormGain, bias: layer.outputNormBias, epsilon: epsilon)
             swap(&hidden, &projected)
         }
-        // Mean pooling over every position (one sequence, no padding), then L2 normalisation.
-        var pooled = [Double](repeating: 0, count: width)
-        for row in 0..<rows {
-            for column in 0..<width { pooled[column] += Double(hidden[row * width + column]) }
+        // Mean pooling over each sequence's positions, then L2 normalisation.
+        return sequences.map { sequence in
+            guard sequence.count > 0 else { return [Float](repeating: 0, count: width) }
+            var pooled = [Double](repeating: 0, count: width)
+            for row in sequence.start..<(sequence.start + sequence.count) {
+                for column in 0..<width { pooled[column] += Double(hidden[row * width + column]) }
+            }
+            return Self.normalized(pooled.map { $0 / Double(sequence.count) })
         }
-        return Self.normalized(pooled.map { $0 / Double(rows) })
     }
 
     /// `vector / max(‖vector‖, 1e-12)`, as `torch.nn.functional.normalize`.
