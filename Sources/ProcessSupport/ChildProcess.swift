@@ -131,14 +131,18 @@ public final class ChildProcess: @unchecked Sendable {
         return true
     }
 
-    /// Waits up to `limit` for the child to exit; returns whether it did.
+    /// Waits up to `limit` for the child to exit; returns whether it did. Polls after 1 ms, then
+    /// twice as long each time up to 10 ms, so a tool that runs for milliseconds is not made to
+    /// wait for a fixed tick.
     @discardableResult
     public func waitForExit(_ limit: Duration = .seconds(10)) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: limit)
+        var pause = Duration.milliseconds(1)
         while clock.now < deadline {
             if !isRunning { return true }
-            try await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(10))
         }
         return !isRunning
     }

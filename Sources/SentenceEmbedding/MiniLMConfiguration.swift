@@ -10,7 +10,9 @@ public struct MiniLMConfiguration: Sendable {
     /// At most this many windows of a text are read (a bound on the work one job can ask for).
     /// Default 64, about 16 000 word pieces — some 40 pages of prose.
     public var maximumWindows: Int = 64
-    /// OpenBLAS threads for the matrix products. Default 1 (the worker runs jobs side by side).
+    /// Threads one call uses: a batch of several windows is cut into this many parts encoded side
+    /// by side, a single window uses this many OpenBLAS threads. Default 1 (the worker runs jobs
+    /// side by side).
     public var threads: Int = 1
     /// The most word pieces (with `[CLS]`/`[SEP]`) stacked into one pass of the encoder; a single
     /// longer window still goes alone. Larger batches make larger matrix products, faster per

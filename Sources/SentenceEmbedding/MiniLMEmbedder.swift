@@ -33,14 +33,12 @@ public final class MiniLMEmbedder: Embedder, Sendable {
         let bert = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
         let weights = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         self.tokenizer = try WordPieceTokenizer(vocabularyAt: directory.appendingPathComponent("vocab.txt"))
-        self.model = try MiniLMModel(weights: weights, configuration: bert)
+        self.model = try MiniLMModel(weights: weights, configuration: bert, lanes: configuration.threads)
         self.dimensions = bert.hiddenSize
         var configuration = configuration
         configuration.windowPieces = min(configuration.windowPieces, bert.maximumPositions - 2)
         self.configuration = configuration
         self.executor = BlockingExecutor(label: "minilm")
-        let threads = configuration.threads
-        executor.submit { LinearAlgebra.setThreads(threads) }
     }
 
     deinit {

@@ -22,12 +22,15 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
     let embeddingNormGain: [Float], embeddingNormBias: [Float]
     let layers: [Layer]
 
-    // Scratch buffers, reused across calls.
-    private var hidden: [Float] = [], qkv: [Float] = [], scores: [Float] = [], context: [Float] = []
-    private var projected: [Float] = [], expanded: [Float] = [], attended: [Float] = []
+    /// Parallel lanes of one call (``MiniLMConfiguration/threads``), each with its scratch buffers.
+    let lanes: Int
+    private let scratches: [EncoderScratch]
 
-    /// Loads the weights from `model.safetensors` with the sizes of `configuration`.
-    init(weights file: SafetensorsFile, configuration: BertConfiguration) throws(SentenceEmbeddingError) {
+    /// Loads the weights from `model.safetensors` with the sizes of `configuration`; `lanes`
+    /// sequences of a batch are encoded side by side.
+    init(weights file: SafetensorsFile, configuration: BertConfiguration, lanes: Int = 1) throws(SentenceEmbeddingError) {
+        self.lanes = max(1, lanes)
+        scratches = (0..<max(1, lanes)).map { _ in EncoderScratch() }
         let w = configuration.hiddenSize, f = configuration.intermediateSize
         width = w
         heads = configuration.attentionHeads
@@ -74,7 +77,33 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
     /// The sequences' rows are stacked into one matrix, so every linear layer is one matrix
     /// product over all of them (where OpenBLAS is fast); attention, the only step that mixes
     /// rows, runs per sequence. No padding, so no mask: each result equals the sequence's alone.
+    /// With several lanes the batch is cut into that many parts of about equal pieces, encoded
+    /// side by side (OpenBLAS single-threaded in each), so layer norm, GELU, softmax and attention
+    /// run in parallel too; a single sequence uses OpenBLAS's threads instead.
     func sentenceVectors(_ batch: [[Int32]]) -> [[Float]] {
+        let parts = min(lanes, batch.count)
+        guard parts > 1 else {
+            LinearAlgebra.setThreads(lanes)
+            return encode(batch, with: scratches[0])
+        }
+        LinearAlgebra.setThreads(1)
+        let total = batch.reduce(0) { $0 + $1.count }
+        var bounds = [0]
+        var pieces = 0
+        for (index, ids) in batch.enumerated() {
+            pieces += ids.count
+            if bounds.count < parts && pieces * parts >= total * bounds.count && index + 1 < batch.count { bounds.append(index + 1) }
+        }
+        bounds.append(batch.count)
+        let cuts = bounds
+        let results = ResultSlots(count: cuts.count - 1)
+        DispatchQueue.concurrentPerform(iterations: cuts.count - 1) { part in
+            results.set(part, encode(Array(batch[cuts[part]..<cuts[part + 1]]), with: scratches[part]))
+        }
+        return results.all.flatMap { $0 }
+    }
+
+    private func encode(_ batch: [[Int32]], with scratch: EncoderScratch) -> [[Float]] {
         var sequences: [(start: Int, count: Int)] = []
         var rows = 0
         for ids in batch {
@@ -84,8 +113,8 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
         }
         guard rows > 0 else { return batch.map { _ in [Float](repeating: 0, count: width) } }
         // Embeddings: word + position + token type 0, then layer norm.
-        hidden = [Float](repeating: 0, count: rows * width)
-        hidden.withUnsafeMutableBufferPointer { h in
+        scratch.hidden = [Float](repeating: 0, count: rows * width)
+        scratch.hidden.withUnsafeMutableBufferPointer { h in
             for (ids, sequence) in zip(batch, sequences) {
                 for position in 0..<sequence.count {
                     let id = Int(ids[position]) < vocabularySize && ids[position] >= 0 ? Int(ids[position]) : 0
@@ -97,24 +126,24 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
                 }
             }
         }
-        LinearAlgebra.addAndNormalize(&hidden, residual: nil, rows: rows, gain: embeddingNormGain, bias: embeddingNormBias, epsilon: epsilon)
+        LinearAlgebra.addAndNormalize(&scratch.hidden, residual: nil, rows: rows, gain: embeddingNormGain, bias: embeddingNormBias, epsilon: epsilon)
         for layer in layers {
-            LinearAlgebra.linear(hidden, rows: rows, inputs: width, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv)
-            LinearAlgebra.attention(qkv, rows: rows, sequences: sequences, width: width, heads: heads, scores: &scores, into: &context)
-            LinearAlgebra.linear(context, rows: rows, inputs: width, weight: layer.outputWeight, bias: layer.outputBias, into: &attended)
-            LinearAlgebra.addAndNormalize(&attended, residual: hidden, rows: rows, gain: layer.attentionNormGain, bias: layer.attentionNormBias, epsilon: epsilon)
-            LinearAlgebra.linear(attended, rows: rows, inputs: width, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &expanded)
-            LinearAlgebra.gelu(&expanded)
-            LinearAlgebra.linear(expanded, rows: rows, inputs: intermediate, weight: layer.downWeight, bias: layer.downBias, into: &projected)
-            LinearAlgebra.addAndNormalize(&projected, residual: attended, rows: rows, gain: layer.outputNormGain, bias: layer.outputNormBias, epsilon: epsilon)
-            swap(&hidden, &projected)
+            LinearAlgebra.linear(scratch.hidden, rows: rows, inputs: width, weight: layer.qkvWeight, bias: layer.qkvBias, into: &scratch.qkv)
+            LinearAlgebra.attention(scratch.qkv, rows: rows, sequences: sequences, width: width, heads: heads, scores: &scratch.scores, into: &scratch.context)
+            LinearAlgebra.linear(scratch.context, rows: rows, inputs: width, weight: layer.outputWeight, bias: layer.outputBias, into: &scratch.attended)
+            LinearAlgebra.addAndNormalize(&scratch.attended, residual: scratch.hidden, rows: rows, gain: layer.attentionNormGain, bias: layer.attentionNormBias, epsilon: epsilon)
+            LinearAlgebra.linear(scratch.attended, rows: rows, inputs: width, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &scratch.expanded)
+            LinearAlgebra.gelu(&scratch.expanded)
+            LinearAlgebra.linear(scratch.expanded, rows: rows, inputs: intermediate, weight: layer.downWeight, bias: layer.downBias, into: &scratch.projected)
+            LinearAlgebra.addAndNormalize(&scratch.projected, residual: scratch.attended, rows: rows, gain: layer.outputNormGain, bias: layer.outputNormBias, epsilon: epsilon)
+            swap(&scratch.hidden, &scratch.projected)
         }
         // Mean pooling over each sequence's positions, then L2 normalisation.
         return sequences.map { sequence in
             guard sequence.count > 0 else { return [Float](repeating: 0, count: width) }
             var pooled = [Double](repeating: 0, count: width)
             for row in sequence.start..<(sequence.start + sequence.count) {
-                for column in 0..<width { pooled[column] += Double(hidden[row * width + column]) }
+                for column in 0..<width { pooled[column] += Double(scratch.hidden[row * width + column]) }
             }
             return Self.normalized(pooled.map { $0 / Double(sequence.count) })
         }
@@ -125,4 +154,18 @@ final class MiniLMModel: @unchecked Sendable {  // `@unchecked`: used only on on
         let norm = max(vector.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
         return vector.map { Float($0 / norm) }
     }
+}
+
+/// One lane's scratch buffers, reused across calls (touched only by the lane that owns it).
+final class EncoderScratch: @unchecked Sendable {  // `@unchecked`: one lane at a time, see above
+    var hidden: [Float] = [], qkv: [Float] = [], scores: [Float] = [], context: [Float] = []
+    var projected: [Float] = [], expanded: [Float] = [], attended: [Float] = []
+}
+
+/// The results of the lanes of one call, each written once by its lane before `concurrentPerform` returns.
+private final class ResultSlots: @unchecked Sendable {  // `@unchecked`: disjoint slots, read after the join
+    private var slots: [[[Float]]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ value: [[Float]]) { slots[index] = value }
+    var all: [[[Float]]] { slots }
 }

@@ -11,6 +11,7 @@ import Postgres
 import Providers
 import Redis
 import ResumePipeline
+import SentenceEmbedding
 import ServiceLifecycle
 import Synchronization
 import JobProcessing
@@ -66,9 +67,16 @@ struct PipelineBench: AsyncParsableCommand {
     @Option(help: "Simulated latency of one extraction and of one Gemini call, in milliseconds.")
     var simulatedMilliseconds = 200
 
+    @Option(help: "The local embedder of the local runs: minilm (semantic, the default) or hashed.")
+    var localEmbedder = "minilm"
+
+    @Option(help: "The all-MiniLM-L6-v2 folder for --local-embedder minilm.")
+    var model = "./.models/all-minilm-l6-v2"
+
     func validate() throws {
         guard concurrency >= 1, simulatedConcurrency >= 1, uploaders >= 1 else { throw ValidationError("concurrencies must be at least 1") }
         guard rounds >= 1, serial >= 1, simulatedJobs >= 1, simulatedRounds >= 1 else { throw ValidationError("counts must be at least 1") }
+        guard ["minilm", "hashed"].contains(localEmbedder) else { throw ValidationError("--local-embedder must be minilm or hashed") }
     }
 
     func run() async throws {
@@ -137,8 +145,11 @@ struct PipelineBench: AsyncParsableCommand {
             let client = UploadClient(port: port, uploaders: uploaders)
             uploadClient = client
             let storage = LocalFolderStorage(configuration: LocalFolderStorageConfiguration(root: files))
-            let local = ResumeProviders(storage: storage, extractor: LocalExtractor(logger: logger), embedder: LocalEmbedder())
+            let embedder: any Embedder = localEmbedder == "hashed"
+                ? LocalEmbedder() : try MiniLMEmbedder(configuration: MiniLMConfiguration(directory: URL(fileURLWithPath: model)))
+            let local = ResumeProviders(storage: storage, extractor: LocalExtractor(logger: logger), embedder: embedder)
             print("bench pipeline: API on 127.0.0.1:\(port) (RQ mode), RQ worker in-process, Redis \(try RedisConfiguration(url: redisURL).redactedURL), temporary database")
+            print("local runs: local folder, local extraction (with OCR), \(embedder.name) embedder")
 
             // 1. Local providers, concurrent uploads while the worker runs.
             let localWorker = try Self.startWorker(redis: workerRedis, repository: repository, providers: local, concurrency: concurrency, logger: logger)

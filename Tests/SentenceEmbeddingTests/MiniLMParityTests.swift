@@ -55,13 +55,13 @@ import TestSupport
     }
 
     /// Stacking sequences into one pass changes nothing: each text alone, all in one batch, and in
-    /// batches cut at 300 pieces give the same vectors.
+    /// batches cut at 300 pieces encoded in two lanes side by side give the same vectors.
     @Test func batchingDoesNotChangeVectors() async throws {
         let together = try Self.embedder.get()
         let texts = Self.reference.texts.map(\.text)
-        let small = try MiniLMEmbedder(configuration: MiniLMConfiguration(directory: try TestEnvironment.embeddingModel(), batchPieces: 300))
+        let small = try MiniLMEmbedder(configuration: MiniLMConfiguration(directory: try TestEnvironment.embeddingModel(), threads: 2, batchPieces: 300))
         let batched = try await together.embed(texts, task: .document)
-        let cut = try await small.embed(texts, task: .document)
+        let cut = try await small.embed(texts + texts, task: .document)
         for (index, text) in texts.enumerated() {
             let alone = try await together.embed([text], task: .document)[0]
             for other in [batched[index], cut[index]] {
