@@ -257,8 +257,10 @@ struct PipelineBench: AsyncParsableCommand {
                          drainSeconds, idealSeconds, waves, simulatedMilliseconds, simulatedMilliseconds, simulatedMilliseconds,
                          ideal, achieved, achieved / ideal * 100))
             print("Simulated extraction: reads the stored file, waits \(simulatedMilliseconds) ms, answers the text prepared beforehand (no local extraction, as with Textract); Gemini: a fake HTTP/1.1 server in this process answering after \(simulatedMilliseconds) ms (\(gemini.requestCount) requests, \(gemini.connectionCount) connections, \(gemini.violations.count) protocol violations), embedder bound raised to \(simulatedConcurrency) requests.")
-            print(String(format: "Goals: one-page PDF p50 < 150 ms: %@ (%.1f ms); simulated ≥ 90 %% of ideal: %@ (%.1f %%)",
-                         serialP50 < 0.150 ? "met" : "NOT met", serialP50 * 1000,
+            // The goal of issue #17 with the semantic embedder, of the seed with the hashed one.
+            let serialGoal = localEmbedder == "hashed" ? 0.150 : 0.300
+            print(String(format: "Goals: one-page PDF p50 < %.0f ms: %@ (%.1f ms); simulated ≥ 90 %% of ideal: %@ (%.1f %%)",
+                         serialGoal * 1000, serialP50 < serialGoal ? "met" : "NOT met", serialP50 * 1000,
                          achieved / ideal >= 0.9 ? "met" : "NOT met", achieved / ideal * 100))
             await cleanUp()
         } catch {
