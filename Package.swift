@@ -94,6 +94,8 @@ let package = Package(
         .target(name: "Timestamps", swiftSettings: swiftSettings),
         .target(name: "Pickle", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
+        // The labelled ranking set's reader and scoring, shared by the ranking test and `bench ranking`.
+        .target(name: "RankingEvaluation", dependencies: ["Providers"], swiftSettings: swiftSettings),
         // The local stand-in for the Gemini API (no mock exists offline), shared by the Gemini tests and `bench pipeline`.
         .target(name: "FakeGemini", swiftSettings: swiftSettings),
         // Fuzz targets over the upload form reader and the SigV4 signer, shared by `bench fuzz` and the tests.
@@ -262,6 +264,7 @@ let package = Package(
             dependencies: [
                 "Redis", "ClientSupport", "ProcessSupport", "RQ", "Pickle", "Zlib", "FuzzSupport", "JobProcessing", "WorkerRuntime", "Postgres", "ApplicationStore",
                 "AppConfig", "HTTPAPI", "ResumePipeline", "Providers", "LocalProviders", "Gemini", "FakeGemini", "FuzzTargets", "SentenceEmbedding",
+                "RankingEvaluation",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -286,7 +289,7 @@ let package = Package(
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SentenceEmbeddingTests",
-            dependencies: ["SentenceEmbedding", "Providers", "LocalProviders", "TestSupport"],
+            dependencies: ["SentenceEmbedding", "Providers", "LocalProviders", "RankingEvaluation", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RQTests", dependencies: ["Timestamps", "RQ", "Pickle", "Redis", "TestSupport", "FuzzSupport", "FuzzTargets"], swiftSettings: swiftSettings),

@@ -5,6 +5,7 @@ import Gemini
 import LocalProviders
 import Logging
 import Providers
+import RankingEvaluation
 import SentenceEmbedding
 
 /// `bench ranking`: ranking quality on the labelled set in `Fixtures/ranking/` — top-1 (the
@@ -17,35 +18,6 @@ struct RankingBench: AsyncParsableCommand {
     )
 
     @Option(help: "The model folder.") var model = "./.models/all-minilm-l6-v2"
-
-    struct RankingSet: Decodable {
-        struct Post: Decodable {
-            struct Candidate: Decodable {
-                var id: String
-                var resume: String
-            }
-            var id: String
-            var kind: String
-            var title: String
-            var description: String
-            var best: String
-            var candidates: [Candidate]
-        }
-        var posts: [Post]
-    }
-
-    /// The 1-based rank `embedder` gives each post's best candidate (query: title, blank line,
-    /// description, as the pipeline builds it), by post kind.
-    static func ranks(_ set: RankingSet, _ embedder: any Embedder) async throws -> [(kind: String, rank: Int)] {
-        var ranks: [(String, Int)] = []
-        for post in set.posts {
-            let query = try await embedder.embed([post.title + "\n\n" + post.description], task: .query)[0]
-            let documents = try await embedder.embed(post.candidates.map(\.resume), task: .document)
-            let scores = zip(post.candidates, documents).map { ($0.id, cosineSimilarity(query, $1)) }.sorted { $0.1 > $1.1 }
-            ranks.append((post.kind, (scores.firstIndex { $0.0 == post.best } ?? scores.count) + 1))
-        }
-        return ranks
-    }
 
     func run() async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: "Fixtures/ranking/ranking.json"))
@@ -65,9 +37,9 @@ struct RankingBench: AsyncParsableCommand {
         print("")
         print(pad("embedder", 34) + pad("top-1", 10) + pad("NDCG@3", 9) + kinds.map { pad($0, 13) }.joined())
         for (name, embedder) in embedders {
-            let ranks = try await Self.ranks(set, embedder)
+            let ranks = try await set.ranks(embedder).map { (kind: $0.post.kind, rank: $0.rank) }
             let top1 = ranks.filter { $0.rank == 1 }.count
-            let ndcg = ranks.map { $0.rank <= 3 ? 1 / log2(Double($0.rank) + 1) : 0 }.reduce(0, +) / Double(max(1, ranks.count))
+            let ndcg = ranks.map { RankingSet.ndcgAt3(rank: $0.rank) }.reduce(0, +) / Double(max(1, ranks.count))
             let byKind = kinds.map { kind in
                 let of = ranks.filter { $0.kind == kind }
                 return pad("\(of.filter { $0.rank == 1 }.count)/\(of.count)", 13)

@@ -14,19 +14,11 @@ struct LocalExtractorTests {
     let extractor = LocalExtractor(logger: TestEnvironment.logger)
 
     private func extract(_ bytes: [UInt8], as kind: DocumentKind, with extractor: LocalExtractor? = nil) async throws(ProviderError) -> String {
-        let key = uniqueKey("resume")
-        let storage = DictionaryStorageFixture([key: Data(bytes)])
-        let document = StoredDocument(key: key, kind: kind, storage: storage)
-        return try await (extractor ?? self.extractor).extractText(from: document)
+        try await extractText(bytes, as: kind, with: extractor ?? self.extractor)
     }
 
     private func error(_ bytes: [UInt8], as kind: DocumentKind, with extractor: LocalExtractor? = nil) async -> ProviderError? {
-        do {
-            _ = try await extract(bytes, as: kind, with: extractor)
-            return nil
-        } catch {
-            return error
-        }
+        await extractionError(bytes, as: kind, with: extractor ?? self.extractor)
     }
 
     @Test(arguments: ResumeFixtures.shared.files)

@@ -8,24 +8,17 @@ import Testing
 import Glibc
 #endif
 
-/// Local OCR on scans made at test time (``ScanFactory``): real `pdftoppm` and `tesseract`.
+/// Local OCR on scans made at test time (``ScanFactory``): real poppler tools and `tesseract`.
 @Suite("Local OCR")
 struct OCRTests {
     let extractor = LocalExtractor(logger: TestEnvironment.logger)
 
     private func extract(_ bytes: [UInt8], as kind: DocumentKind, with extractor: LocalExtractor? = nil) async throws(ProviderError) -> String {
-        let key = uniqueKey("scan")
-        let document = StoredDocument(key: key, kind: kind, storage: DictionaryStorageFixture([key: Data(bytes)]))
-        return try await (extractor ?? self.extractor).extractText(from: document)
+        try await extractText(bytes, as: kind, with: extractor ?? self.extractor)
     }
 
     private func error(_ bytes: [UInt8], as kind: DocumentKind, with extractor: LocalExtractor? = nil) async -> ProviderError? {
-        do {
-            _ = try await extract(bytes, as: kind, with: extractor)
-            return nil
-        } catch {
-            return error
-        }
+        await extractionError(bytes, as: kind, with: extractor ?? self.extractor)
     }
 
     private func extractor(_ change: (inout OCRConfiguration) -> Void) -> LocalExtractor {

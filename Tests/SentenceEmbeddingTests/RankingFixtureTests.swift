@@ -1,6 +1,7 @@
 import Foundation
 import LocalProviders
 import Providers
+import RankingEvaluation
 import SentenceEmbedding
 import Testing
 import TestSupport
@@ -8,39 +9,14 @@ import TestSupport
 /// The labelled set in `Fixtures/ranking/`: job posts, five candidates each, the one a recruiter
 /// puts first. The semantic embedder must rank that one first for at least 90 % of the posts.
 @Suite struct RankingFixtureTests {
-    struct RankingSet: Decodable {
-        struct Post: Decodable {
-            struct Candidate: Decodable {
-                var id: String
-                var resume: String
-            }
-            var id: String
-            var kind: String
-            var title: String
-            var description: String
-            var best: String
-            var candidates: [Candidate]
-        }
-        var posts: [Post]
-    }
-
     static func load() throws -> RankingSet {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/ranking/ranking.json")
-        return try JSONDecoder().decode(RankingSet.self, from: Data(contentsOf: url))
+        try RankingSet.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/ranking/ranking.json"))
     }
 
-    /// The ids of the posts whose best candidate `embedder` ranks first (post text as the pipeline
-    /// builds it: title, blank line, description).
+    /// The ids of the posts whose best candidate `embedder` ranks first.
     static func firstPlaces(_ set: RankingSet, _ embedder: any Embedder) async throws -> [String] {
-        var hits: [String] = []
-        for post in set.posts {
-            let query = try await embedder.embed([post.title + "\n\n" + post.description], task: .query)[0]
-            let documents = try await embedder.embed(post.candidates.map(\.resume), task: .document)
-            let scored = zip(post.candidates, documents).map { ($0.id, cosineSimilarity(query, $1)) }
-            if scored.max(by: { $0.1 < $1.1 })?.0 == post.best { hits.append(post.id) }
-        }
-        return hits
+        try await set.ranks(embedder).filter { $0.rank == 1 }.map(\.post.id)
     }
 
     @Test func theSemanticEmbedderPutsTheRightCandidateFirst() async throws {
