@@ -64,11 +64,21 @@ enum LinearAlgebra {
     /// In place: `values[i] = softmax(values)[i]`, max-subtracted, with ``exponential(_:)`` (a
     /// vectorised loop; `expf` called per score took a sixth of the encoder's time).
     static func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        var maximum = -Float.infinity
-        for index in 0..<count { maximum = Swift.max(maximum, values[index]) }
+        // The maximum in eight independent running maxima (one chain would wait on each compare).
+        var maxima = SIMD8<Float>(repeating: -.infinity)
+        var index = 0
+        while index + 8 <= count {
+            for lane in 0..<8 { maxima[lane] = Swift.max(maxima[lane], values[index + lane]) }
+            index += 8
+        }
+        var maximum = maxima.max()
+        while index < count {
+            maximum = Swift.max(maximum, values[index])
+            index += 1
+        }
         for index in 0..<count { values[index] = exponential(values[index] - maximum) }
         var lanes = SIMD8<Float>()
-        var index = 0
+        index = 0
         while index + 8 <= count {
             var chunk = SIMD8<Float>()
             for lane in 0..<8 { chunk[lane] = values[index + lane] }
@@ -90,7 +100,10 @@ enum LinearAlgebra {
     @inline(__always)
     static func exponential(_ input: Float) -> Float {
         let x = Swift.max(input, -87)
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        // Round to nearest by adding and subtracting 1.5 · 2²³ (|x · log2 e| < 2²² here): plain
+        // arithmetic, where `rounded()` is a call to `rintf` that stops the loop's vectorisation.
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
         let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
         var p: Float = 1.987_569_15e-4
         p = p * r + 1.398_199_950_7e-3
@@ -99,7 +112,9 @@ enum LinearAlgebra {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         let e = p * r * r + r + 1
-        return e * Float(bitPattern: UInt32(truncatingIfNeeded: Int32(n) + 127) << 23)
+        // 2ⁿ: n sits in the low mantissa bits of `shifted` (1.5 · 2²³ + n, one binade), so the
+        // exponent is built with wrapping integer operations, which cannot trap (and so vectorise).
+        return e * Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
     }
 
     /// In place, row by row: `x = LayerNorm(x + residual)` (or `LayerNorm(x)` without one) with
