@@ -151,7 +151,7 @@ public struct LocalExtractor: TextExtractor {
         let name = "in.\(header.format.rawValue)"
         try folder.write(name, bytes)
         let reader = OCRReader(configuration: configuration.ocr, outputLimit: configuration.maximumCharacters * 4 + 4, logger: logger)
-        return try await reader.readImage(named: name, in: folder, header: header, pages: header.pages)
+        return try await reader.readImage(named: name, in: folder, subject: "the \(header.format.rawValue.uppercased()) image", pages: header.pages)
     }
 
     // MARK: DOCX

@@ -15,8 +15,9 @@ struct OCRReader {
     let outputLimit: Int
     let logger: Logger
 
-    /// The text tesseract reads from `name` (a file in `folder`) whose header declared `header`.
-    func readImage(named name: String, in folder: ScratchFolder, header: ImageHeader, dpi: Int? = nil, pages: Int = 1) async throws(ProviderError) -> String {
+    /// The text tesseract reads from `name` (a file in `folder`); `subject` names it in errors
+    /// (`the PNG image`, `page 2 of the PDF`).
+    func readImage(named name: String, in folder: ScratchFolder, subject: String, dpi: Int? = nil, pages: Int = 1) async throws(ProviderError) -> String {
         let base = "ocr-\(name)"
         var arguments = [name, base, "-l", configuration.languages]
         if let dpi { arguments += ["--dpi", "\(dpi)"] }
@@ -29,6 +30,8 @@ struct OCRReader {
         let output = ToolRun.readText(at: folder.file("\(base).txt"), limit: outputLimit)
         // Tesseract's own messages stay in the scratch log; only their kind is told.
         let log = ToolRun.readText(at: folder.file("tesseract.log"), limit: 64 << 10) ?? ""
+        // ToolRun appends: without this, a later page's failure would be judged by this run's messages.
+        try? FileManager.default.removeItem(atPath: folder.file("tesseract.log"))
         if status == 0, log.contains("Failed loading language") {
             // Some of the languages loaded: the page is read with those; `worker check` names the missing ones.
             logger.warning(
@@ -40,7 +43,7 @@ struct OCRReader {
                 throw ProviderError(
                     .configuration, "tesseract cannot load the language data \(configuration.languages) (install tesseract-ocr-<language>, or set OCR_LANGUAGES)")
             }
-            throw ProviderError(.unreadableDocument, "the \(header.format.rawValue.uppercased()) image is truncated or corrupt (tesseract could not decode it)")
+            throw ProviderError(.unreadableDocument, "\(subject) is truncated or corrupt (tesseract could not decode it)")
         }
         try? FileManager.default.removeItem(atPath: folder.file("\(base).txt"))
         return output
@@ -70,8 +73,7 @@ struct OCRReader {
             throw ProviderError(
                 .unreadableDocument, "page \(page) of the PDF is \(width) × \(height) pixels at \(dpi) dpi; at most \(configuration.maximumPixels) are read")
         }
-        let header = ImageHeader(format: .tiff, width: width, height: height, pages: 1)
-        return try await readImage(named: image, in: folder, header: header, dpi: dpi)
+        return try await readImage(named: image, in: folder, subject: "page \(page) of the PDF", dpi: dpi)
     }
 
     /// Width and height of the first directory of the TIFF at `path` (which pdftocairo writes),
