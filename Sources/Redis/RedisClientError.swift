@@ -5,7 +5,7 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalidURL, unsupportedURL, connectionFailed, connectionClosed, timeout, protocolError
-            case serverError, transactionAborted, poolClosed, cancelled
+            case serverError, transactionAborted, poolClosed, cancelled, notReplicated
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -30,6 +30,10 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
         public static let poolClosed = Code(.poolClosed)
         /// The calling task was cancelled while a command was in flight.
         public static let cancelled = Code(.cancelled)
+        /// A write was applied by a master that could not show a replica holding it before the
+        /// master changed (a failover in progress): it may be lost, so write it again on the new
+        /// master. Transient.
+        public static let notReplicated = Code(.notReplicated)
 
         /// The code's name.
         public var description: String { base.rawValue }
@@ -57,7 +61,7 @@ public struct RedisClientError: Error, Sendable, CustomStringConvertible {
     /// `CLUSTERDOWN`.
     public var isTransient: Bool {
         switch code {
-        case .connectionFailed, .connectionClosed, .timeout: return true
+        case .connectionFailed, .connectionClosed, .timeout, .notReplicated: return true
         case .serverError: return Self.isTransientServerError(message)
         default: return false
         }

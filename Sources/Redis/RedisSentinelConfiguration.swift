@@ -18,9 +18,18 @@ public struct RedisSentinelConfiguration: Sendable, Hashable {
     /// Whether the Sentinels are spoken to over TLS too (`rediss+sentinel://`, unless
     /// `sentinel_ssl=false`), with the data connections' TLS settings. Default: `false`.
     public var usesTLS: Bool
+    /// How long a write that must survive a failover (``RedisConnection/pipelineReplicated(_:wrote:)``)
+    /// waits for a replica to confirm it while its master has, or lately had, replicas; after that
+    /// the write is taken as done and a warning logged.
+    /// Default: `.seconds(30)` (a failover here demotes the old master within about ten).
+    public var replicaWait: Duration
 
     /// Creates a Sentinel configuration.
-    public init(sentinels: [TransportAddress], masterName: String, username: String? = nil, password: String? = nil, usesTLS: Bool = false) {
+    public init(
+        sentinels: [TransportAddress], masterName: String, username: String? = nil, password: String? = nil, usesTLS: Bool = false,
+        replicaWait: Duration = .seconds(30)
+    ) {
+        self.replicaWait = replicaWait
         self.sentinels = sentinels
         self.masterName = masterName
         self.username = username

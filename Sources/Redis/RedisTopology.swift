@@ -10,6 +10,7 @@ final class RedisTopology: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var sentinels: [TransportAddress]
+        var sawReplicas = false
     }
 
     private let state: Mutex<State>
@@ -42,6 +43,13 @@ final class RedisTopology: Sendable {
     /// Remembers `connection` (weakly) for ``invalidate()``.
     func track(_ connection: RedisConnection) {
         connections.withLock { $0[ObjectIdentifier(connection)] = WeakConnection(connection: connection) }
+    }
+
+    /// Whether a master reached through this topology lately had replicas: a master that shows
+    /// none now has lost them (an old master whose replica was just promoted), not a single node.
+    var sawReplicas: Bool {
+        get { state.withLock { $0.sawReplicas } }
+        set { state.withLock { $0.sawReplicas = newValue } }
     }
 
     /// The Sentinels in the order to ask them.

@@ -61,6 +61,42 @@ struct RedisSentinelTests {
         await redis.shutdown()
     }
 
+    /// A write sent with `pipelineReplicated` is on the replica when the call returns (`WAIT 1`),
+    /// so a failover right then cannot lose it; a plain pipeline gives no such promise.
+    @Test func replicatedWritesAreOnTheReplicaWhenTheyReturn() async throws {
+        let group = try SentinelGroup()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: try TestEnvironment.topology("TOPO_SENTINEL_URL")),
+                                logger: TestEnvironment.logger)
+        let master = try await group.masterPort()
+        let ports = [try TestEnvironment.topology("TOPO_MASTER_PORT"), try TestEnvironment.topology("TOPO_REPLICA_PORT")].compactMap { Int($0) }
+        let replicaPort = try #require(ports.first { $0 != master })
+        let replica = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(replicaPort)/0"), logger: TestEnvironment.logger)
+        // The replica may still be resyncing after an earlier failover.
+        try await withTimeout(.seconds(30), "the replica's link to the master") {
+            while try await replica.send("INFO", "replication").string?.contains("master_link_status:up") != true {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let key = uniqueKey()
+        for round in 0..<200 {
+            let replies = try await redis.withConnection { connection in
+                try await connection.pipelineReplicated([["SET", RedisArgument(key), RedisArgument(round)], ["GET", RedisArgument(key)]])
+            }
+            #expect(replies.count == 2 && replies[1].string == String(round))
+            let seen = try await replica.send("GET", RedisArgument(key)).string
+            #expect(seen == String(round), "round \(round): the replica had \(seen ?? "nothing")")
+            if seen != String(round) { break }
+        }
+        // Nothing written (the closure says so): no wait, the replies as they are.
+        let untouched = try await redis.withConnection { connection in
+            try await connection.pipelineReplicated([["GET", RedisArgument(key)]]) { _ in false }
+        }
+        #expect(untouched.first?.string == "199")
+        try await redis.send("DEL", RedisArgument(key))
+        await replica.shutdown()
+        await redis.shutdown()
+    }
+
     @Test func anUnknownMasterNameSaysSo() async throws {
         let ports = try TestEnvironment.topology("TOPO_SENTINEL_PORTS")
         var configuration = try RedisConfiguration(url: "redis+sentinel://127.0.0.1:\(ports.split(separator: ",")[0])/nosuchmaster/0")

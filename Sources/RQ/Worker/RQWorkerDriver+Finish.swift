@@ -10,7 +10,8 @@ extension RQWorkerDriver {
     /// Records a job's end as RQ does: the job hash, the result stream, the finished or failed
     /// registry (or a retry), the worker's counters, the execution's records removed, and
     /// `current_job` handed over; children are released in the same transaction, under `WATCH`
-    /// of the parent's dependents set. Retried through a Redis outage; never recorded twice.
+    /// of the parent's dependents set. Retried through a Redis outage; never recorded twice; in
+    /// Sentinel mode confirmed by a replica, so a failover cannot undo it.
     public func finish(_ claimed: ClaimedJob<Lease>, as disposition: JobDisposition, endedAt ended: Date) async throws {
         var job = claimed.lease.job
         let queue = claimed.lease.queue
@@ -18,8 +19,17 @@ extension RQWorkerDriver {
         let executionID = claimed.executionID
         job.endedAt = WireTime.parse(WireTime.format(ended))
         job.lastHeartbeat = job.endedAt
-        let commands = try endCommands(&job, disposition, queue: queue, executionID: executionID, started: started, ended: ended)
-        try await record(commands, jobID: job.id, executionID: executionID, parentStatus: job.status)
+        var commands = try endCommands(&job, disposition, queue: queue, executionID: executionID, started: started, ended: ended)
+        if single {
+            // The start removed the id from the intermediate list; again here (a no-op then), for
+            // a start a failover lost while its dequeue survived: a finished job must not be
+            // failed later as "stuck in intermediate queue".
+            commands.append(["LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(job.id)])
+        }
+        // The `started_at` the end saves (the job's mapping): on a retry it tells a recorded end
+        // from a start that never reached this server.
+        let savedStart = job.startedAt.map(WireTime.format) ?? ""
+        try await record(commands, jobID: job.id, executionID: executionID, startedAt: savedStart, parentStatus: job.status)
     }
 
     /// The end's commands for `disposition`; updates `job` (status, counters) as they do.
@@ -72,21 +82,37 @@ extension RQWorkerDriver {
     /// Applies an end's commands: the common case — no children — in one round trip (a script
     /// that checks the dependents set and applies the same commands atomically); with children,
     /// `WATCH`, the dependents and the execution record in one round trip, then the `MULTI`.
-    private func record(_ commands: [RedisCommand], jobID: String, executionID: String, parentStatus: RQJobStatus) async throws {
+    private func record(
+        _ commands: [RedisCommand], jobID: String, executionID: String, startedAt: String, parentStatus: RQJobStatus
+    ) async throws {
         let dependentsKey = keys.dependents(jobID)
         let executionKey = keys.execution(job: jobID, execution: executionID)
         let handOver = RQWorkerScripts.handOverCommand(worker: workerKey, executions: workerExecutionsKey, jobID: jobID)
         var attempt = 0
         try await persistently("job end") {
             attempt += 1
-            var arguments: [RedisArgument] = [attempt > 1 ? "1" : "0", RedisArgument(jobID), RedisArgument(commands.count)]
+            var arguments: [RedisArgument] = [
+                attempt > 1 ? "1" : "0", RedisArgument(jobID), RedisArgument(startedAt), RedisArgument(commands.count),
+            ]
             for command in commands {
                 arguments.append(RedisArgument(command.count))
                 arguments += command
             }
             let script = RQWorkerScripts.finish.command(
-                keys: [RedisArgument(dependentsKey), RedisArgument(executionKey), workerKey, workerExecutionsKey], arguments: arguments)
-            switch try await redis.send(script).int {
+                keys: [RedisArgument(dependentsKey), RedisArgument(executionKey), workerKey, workerExecutionsKey, RedisArgument(keys.job(jobID))],
+                arguments: arguments)
+            // Applied (1) is confirmed by a replica before it counts (a failover must not undo
+            // it). On a retry, "already recorded" (2) may have been read on an old master that
+            // took the first attempt and is about to lose it: a write of our own after the read
+            // (the worker's heartbeat) makes the replica's confirmation cover that state too.
+            let retrying = attempt > 1
+            let reply = try await redis.withConnection { connection in
+                try await connection.pipelineReplicated(retrying ? [script, heartbeatCommand()] : [script]) { replies in
+                    retrying || replies[0].int == 1
+                }[0]
+            }
+            if case .error(let message) = reply { throw RedisClientError(.serverError, message) }
+            switch reply.int {
             case 1, 2: return
             default: break
             }
@@ -96,19 +122,26 @@ extension RQWorkerDriver {
                         ["WATCH", RedisArgument(dependentsKey), RedisArgument(executionKey)],
                         ["SMEMBERS", RedisArgument(dependentsKey)],
                         ["EXISTS", RedisArgument(executionKey)],
+                        ["HMGET", RedisArgument(keys.job(jobID)), "status", "started_at"],
                     ])
                     do {
                         // After a lost reply, the execution record's absence means the earlier
-                        // EXEC went through: never record an outcome twice.
-                        if attempt > 1, replies[2].int == 0 {
-                            _ = try await connection.send("UNWATCH")
+                        // EXEC went through — unless the start never reached this server (see
+                        // `RQWorkerScripts.startWasLostLua`): never record an outcome twice.
+                        let fields = replies[3].array ?? []
+                        let startLost = fields.count == 2 && fields[0].string == "queued" && fields[1].string != startedAt
+                        if attempt > 1, replies[2].int == 0, !startLost {
+                            _ = try await connection.pipeline([["UNWATCH"], heartbeatCommand()])
+                            try await connection.waitForReplica()
                             return true
                         }
                         let hasChildren = !(replies[1].array ?? []).isEmpty
                         let release = hasChildren && (parentStatus == .finished || parentStatus == .failed)
                             ? try await store.releaseDependentsCommands(of: jobID, parentStatus: parentStatus, on: connection)
                             : []
-                        return try await connection.transaction(release + commands + [handOver]) != nil
+                        guard try await connection.transaction(release + commands + [handOver]) != nil else { return false }
+                        try await connection.waitForReplica()
+                        return true
                     } catch {
                         _ = try? await connection.send("UNWATCH")
                         throw error
@@ -118,6 +151,12 @@ extension RQWorkerDriver {
             }
             throw RQError(.invalidArgument, "dependents of \(jobID) kept changing while finishing it")
         }
+    }
+
+    /// The worker hash's `last_heartbeat` set to now: a harmless write whose replication shows a
+    /// replica holds everything the server had before it.
+    private func heartbeatCommand() -> RedisCommand {
+        ["HSET", workerKey, "last_heartbeat", RedisArgument(WireTime.format(Date()))]
     }
 
     /// Runs a Redis write that must happen (a job's start or end record), retrying transient

@@ -143,7 +143,9 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
         for queue in configuration.queues {
             commands.append(["SREM", RedisArgument(keys.workers(queue: queue)), workerKey])
         }
-        _ = try await redis.transaction(commands)
+        // Through a failover's refusals too (NOREPLICAS until the old master rejoins), or the
+        // record would stay in the workers set until its TTL and the exit status say failure.
+        try await persistently("worker deregistration") { _ = try await redis.transaction(commands) }
         logger.info("rq worker stopped", metadata: ["worker.name": "\(configuration.name)"])
     }
 

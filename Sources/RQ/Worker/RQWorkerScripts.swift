@@ -38,15 +38,19 @@ enum RQWorkerScripts {
         return redis.call('HGETALL', KEYS[1])
         """
 
-    /// KEYS: dependents set, execution hash, worker hash, worker executions set. ARGV: `1` to
-    /// check that the execution still exists (a retry after a lost reply), the job id, the number
-    /// of commands, then each command as its argument count and arguments. Returns 0 (the job has
-    /// children: use the WATCH path), 2 (already recorded) or 1 (applied, `current_job` handed over).
+    /// KEYS: dependents set, execution hash, worker hash, worker executions set, job hash. ARGV:
+    /// `1` to check whether the end is recorded already (a retry after a lost reply), the job id,
+    /// the execution's `started_at`, the number of commands, then each command as its argument
+    /// count and arguments. Returns 0 (the job has children: use the WATCH path), 2 (already
+    /// recorded: see ``startWasLostLua``) or 1 (applied, `current_job` handed over).
     static let finishSource = """
         if redis.call('SCARD', KEYS[1]) > 0 then return 0 end
-        if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return 2 end
-        local i = 4
-        for _ = 1, tonumber(ARGV[3]) do
+        if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
+            \(startWasLostLua(job: "KEYS[5]", startedAt: "ARGV[3]"))
+            if not lost then return 2 end
+        end
+        local i = 5
+        for _ = 1, tonumber(ARGV[4]) do
             local count = tonumber(ARGV[i])
             redis.call(unpack(ARGV, i + 1, i + count))
             i = i + count + 1
@@ -54,6 +58,18 @@ enum RQWorkerScripts {
         \(handOverLua(worker: "KEYS[3]", executions: "KEYS[4]", job: "ARGV[2]"))
         return 1
         """
+
+    /// Sets `lost`: whether the execution's start never reached this server although the job is
+    /// here — the job hash is still `queued` and its `started_at` is not this execution's (the
+    /// start a failover lost while the dequeue survived). Then the end is not recorded either;
+    /// otherwise a missing execution record means it is (the end deleted it, and saved this
+    /// `started_at`), or the job is gone (deleted with `result_ttl=0`, or by a user).
+    static func startWasLostLua(job: String, startedAt: String) -> String {
+        """
+        local status = redis.call('HGET', \(job), 'status')
+        local lost = status == 'queued' and redis.call('HGET', \(job), 'started_at') ~= \(startedAt)
+        """
+    }
 
     /// KEYS: worker hash, worker executions set; ARGV: the ending job's id. If `current_job` is
     /// that job, it becomes another running execution's job id, or is removed when none is left.
