@@ -251,7 +251,7 @@ let package = Package(
             name: "api",
             dependencies: [
                 "StorageFactory",
-                "AppConfig", "AppSupport", "Redis", "Postgres", "HTTPAPI",
+                "AppConfig", "AppSupport", "Redis", "Postgres", "HTTPAPI", "RQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

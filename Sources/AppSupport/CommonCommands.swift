@@ -13,7 +13,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
     public var envFile: String = ".env"
 
     /// Redis URL overriding `REDIS_URL`.
-    @Option(help: "Redis URL (default: REDIS_URL from the environment or .env).")
+    @Option(name: [.customShort("u"), .long], help: "Redis URL (default: REDIS_URL from the environment or .env).")
     public var url: String?
 
     /// Debug-level logs.

@@ -28,16 +28,18 @@ public enum HTTPAPIBuilder {
     }
 
     /// Builds the API over `redis` and `postgres` in queue `mode`, storing files with `storage`
-    /// (default: ``LocalFolderStorage`` under `dataDirectory`); routes wait for `gate` (default: open).
+    /// (default: ``LocalFolderStorage`` under `dataDirectory`), RQ jobs under `rqKeys` (RQ 3.0's
+    /// `RQ_KEY_PREFIX`; default `rq`); routes wait for `gate` (default: open).
     public static func build(
         configuration: HTTPAPIConfiguration, mode: QueueMode, redis: RedisClient, postgres: PostgresClient,
-        dataDirectory: String = "./.data/files", storage: (any ResumeStorage)? = nil, gate: StartupGate = StartupGate(open: true),
+        dataDirectory: String = "./.data/files", storage: (any ResumeStorage)? = nil, rqKeys: RQKeys = .default,
+        gate: StartupGate = StartupGate(open: true),
         logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Built {
         let enqueuer: any JobEnqueuer = switch mode {
         case .native: NativeJobEnqueuer(redis: redis)
-        case .rq: RQJobEnqueuer(store: RQStore(redis: redis))
+        case .rq: RQJobEnqueuer(store: RQStore(redis: redis, keys: rqKeys))
         }
         let probe = ReadinessProbe(
             redis: redis.configuration, postgres: postgres.configuration, timeout: configuration.readinessTimeout, gate: gate,

@@ -38,8 +38,15 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
     /// The failure recorded for a job its queue's stop command ended (RQ's `stop-job`).
     public static let stopRequested = JobFailure(type: "StopRequested", "Job stopped by user, work-horse terminated.", kind: .permanent)
 
-    /// The failure recorded for a job that ran past `limit`.
+    /// The failure recorded for a job a kill command ended (RQ's `kill-horse`): unclassified, so
+    /// a format that retries those retries it, as RQ does for a killed work horse.
+    public static let killed = JobFailure(type: "Killed", "the job was killed by a kill command", kind: .unclassified)
+
+    /// The failure recorded for a job that ran past `limit`: `Task exceeded maximum timeout value
+    /// (N seconds)`, N written as Python writes the job's timeout (`1`, `1.5`).
     public static func timedOut(after limit: Duration) -> JobFailure {
-        JobFailure(type: "JobTimeoutException", "Task exceeded maximum timeout value (\(limit))", kind: .transient)
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        let text = seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
+        return JobFailure(type: "JobTimeoutException", "Task exceeded maximum timeout value (\(text) seconds)", kind: .transient)
     }
 }

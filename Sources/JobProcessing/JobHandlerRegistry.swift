@@ -27,6 +27,8 @@ public struct JobHandlerRegistry: Sendable {
 
     /// The failure for a job whose function is not registered.
     public static func unknownFunction(_ name: String) -> JobFailure {
-        JobFailure(type: "UnknownFunctionError", "no handler is registered for '\(name)' in this worker", kind: .permanent)
+        // Unclassified, as an import error is to Python RQ: its `Retry` applies where the format
+        // retries those (RQ), never in the native format.
+        JobFailure(type: "UnknownFunctionError", "no handler is registered for '\(name)' in this worker", kind: .unclassified)
     }
 }

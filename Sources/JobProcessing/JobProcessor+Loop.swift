@@ -19,12 +19,23 @@ extension JobProcessor {
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now
         var lastActivity: WorkerActivity?
+        var taken = 0
+        var idleSince: ContinuousClock.Instant?
         try await withTaskExecutorPreference(driver.loopExecutor) {
             try await withThrowingDiscardingTaskGroup { group in
                 while !stoppingFlag {
                     try Task.checkCancellation()
                     do {
                         let inFlight = active.value
+                        if let limit = configuration.maximumJobs, taken >= limit {
+                            // --max-jobs: take no more; leave once the last ones ended.
+                            if inFlight == 0 {
+                                logger.info("took the maximum number of jobs; stopping", metadata: ["worker.max_jobs": "\(limit)"])
+                                return
+                            }
+                            _ = await slots.next()
+                            continue
+                        }
                         if inFlight >= configuration.concurrency {
                             _ = await slots.next()  // every slot is busy: wait for a job to end
                             continue
@@ -42,8 +53,21 @@ extension JobProcessor {
                                 continue
                             }
                         }
-                        let tickets = try await driver.dequeue(upTo: configuration.concurrency - inFlight, wait: !configuration.burst)
+                        let room = min(configuration.concurrency - inFlight, configuration.maximumJobs.map { $0 - taken } ?? Int.max)
+                        let asked = clock.now
+                        let tickets = try await driver.dequeue(upTo: room, wait: !configuration.burst)
                         guard !tickets.isEmpty else {
+                            if let limit = configuration.maximumIdleTime, active.value == 0 {
+                                // --max-idle-time: idle since the first empty dequeue with nothing running.
+                                let since = idleSince ?? asked
+                                idleSince = since
+                                if clock.now - since >= limit {
+                                    logger.info("idle for the maximum idle time; stopping", metadata: ["worker.max_idle_time": "\(limit)"])
+                                    return
+                                }
+                            } else {
+                                idleSince = nil
+                            }
                             guard configuration.burst else { continue }
                             // A burst worker leaves once nothing runs and the queue is drained
                             // (running jobs may release dependents or retry: look again after each).
@@ -57,7 +81,9 @@ extension JobProcessor {
                             continue
                         }
                         failures = 0
+                        idleSince = nil
                         let starts = try await driver.start(tickets)
+                        taken += starts.jobs.count + starts.failed
                         if starts.failed > 0 { counters.withLock { $0.failed += starts.failed } }
                         for job in starts.jobs {
                             active.add(1)
@@ -109,6 +135,7 @@ extension JobProcessor {
             let entry = running.remove(key)
             stopRequested = entry?.stopRequested ?? false
             if entry?.timedOut == true, let limit = job.timeout { outcome = .failure(.timedOut(after: limit)) }
+            if entry?.killed == true { outcome = .failure(.killed) }
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.context.functionName))
         }

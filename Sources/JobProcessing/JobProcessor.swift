@@ -82,6 +82,7 @@ public final class JobProcessor<Driver: JobQueueDriver>: Service, Sendable {
                     (jobID == nil || job.context.jobID == jobID) && (executionID == nil || job.executionID == executionID)
                 }
             },
+            killJobs: { [running] in running.kill { _ in true } },
             shutdown: { [weak self] in self?.requestStop() })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.driver.runCompanions(control) }

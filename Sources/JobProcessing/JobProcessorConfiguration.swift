@@ -23,6 +23,13 @@ public struct JobProcessorConfiguration: Sendable {
     /// In burst mode, how long to wait before looking again when the queue is empty but not
     /// drained (native retries waiting for their time). Default: `.milliseconds(200)`.
     public var drainPollInterval: Duration
+    /// Stop after taking this many jobs, once they ended (`rq worker --max-jobs`); `nil`: no
+    /// limit. Default: `nil`.
+    public var maximumJobs: Int?
+    /// Stop once no job has run for this long (`rq worker --max-idle-time`); `nil`: never.
+    /// Checked when a dequeue comes back empty, so the driver's dequeue wait should not be longer.
+    /// Default: `nil`.
+    public var maximumIdleTime: Duration?
 
     /// Creates a configuration; see the properties for the defaults.
     public init(

@@ -10,6 +10,7 @@ final class RunningJobs<Lease: Sendable>: Sendable {
         var deadline: ContinuousClock.Instant?
         var timedOut = false
         var stopRequested = false
+        var killed = false
     }
 
     private let state = Mutex<(next: UInt64, entries: [UInt64: Entry])>((0, [:]))
@@ -46,6 +47,20 @@ final class RunningJobs<Lease: Sendable>: Sendable {
             var count = 0
             for (key, entry) in state.entries where matching(entry.job) {
                 state.entries[key]?.stopRequested = true
+                entry.task?.cancel()
+                count += 1
+            }
+            return count
+        }
+    }
+
+    /// Cancels the jobs `matching` selects, marked as killed; returns how many.
+    @discardableResult
+    func kill(where matching: (ClaimedJob<Lease>) -> Bool) -> Int {
+        state.withLock { state in
+            var count = 0
+            for (key, entry) in state.entries where matching(entry.job) && !entry.stopRequested {
+                state.entries[key]?.killed = true
                 entry.task?.cancel()
                 count += 1
             }

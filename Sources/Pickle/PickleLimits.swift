@@ -2,7 +2,8 @@
 /// anything RQ plausibly stores.
 public struct PickleLimits: Sendable, Hashable {
     /// Deepest container nesting allowed in the result, and the most `MARK`s open at once.
-    /// A container holding only scalars has depth 1. Default 200.
+    /// A container holding only scalars has depth 1. Default 512 (CPython's pickler stops near
+    /// 500 levels, at its recursion limit, so nothing a Python producer wrote is refused).
     public var maximumDepth: Int
     /// Most bytes in any one `str`, `bytes` or `bytearray` (its encoded length in the pickle).
     /// Default 64 MiB (`64 << 20`).
@@ -20,7 +21,7 @@ public struct PickleLimits: Sendable, Hashable {
 
     /// Creates limits; every argument defaults to the documented value.
     public init(
-        maximumDepth: Int = 200,
+        maximumDepth: Int = 512,
         maximumLength: Int = 64 << 20,
         maximumMemoEntries: Int = 1 << 20,
         maximumElements: Int = 10_000_000,

@@ -29,7 +29,8 @@ public enum PythonJSON {
     /// - Parameters:
     ///   - bytes: UTF-8 JSON text.
     ///   - maximumDepth: Deepest array/object nesting accepted (an array of scalars has depth 1).
-    public static func decode(_ bytes: [UInt8], maximumDepth: Int = 200) throws(PythonJSONError) -> PythonValue {
+    ///     Default 1000: CPython's `json.dumps` stops near 990 levels, at its recursion limit.
+    public static func decode(_ bytes: [UInt8], maximumDepth: Int = 1000) throws(PythonJSONError) -> PythonValue {
         var parser = PythonJSONParser(input: bytes, maximumDepth: maximumDepth)
         return try parser.parseDocument()
     }

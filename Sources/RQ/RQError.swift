@@ -4,7 +4,7 @@ public struct RQError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case invalidJobID, noSuchJob, malformedJob, deserialization, serialization, invalidArgument, duplicateJob
+            case invalidJobID, noSuchJob, malformedJob, deserialization, serialization, invalidArgument, duplicateJob, suspended
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -22,6 +22,8 @@ public struct RQError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// `unique` enqueue of an id that already exists.
         public static let duplicateJob = Code(.duplicateJob)
+        /// `rq suspend` is in force: a worker refuses to start, as `rq worker` does.
+        public static let suspended = Code(.suspended)
         /// The code's name.
         public var description: String { base.rawValue }
     }

@@ -24,6 +24,12 @@ public struct RQKeys: Sendable, Hashable {
     /// The default `rq:` keyspace.
     public static let `default` = try! RQKeys(prefix: "rq")  // a valid literal
 
+    /// The keyspace `RQ_KEY_PREFIX` in `environment` names (RQ 3.0 reads it the same way), `rq`
+    /// when unset; every command of ours that speaks RQ uses it.
+    public static func fromEnvironment(_ environment: [String: String]) throws(InvalidPrefix) -> RQKeys {
+        try RQKeys(prefix: environment["RQ_KEY_PREFIX"] ?? "rq")
+    }
+
     /// `rq:queues`: the set of queue *keys*.
     public var queues: String { "\(prefix):queues" }
     /// `rq:queue:Q`: the queue list.

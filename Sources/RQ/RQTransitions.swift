@@ -46,7 +46,8 @@ public enum RQTransitions {
     }
 
     /// A job failing for good (`_handle_failure`): status `failed`, mapping saved without `meta`,
-    /// expiries and failed-registry score from `failure_ttl` (one year by default, `-1` keeps it),
+    /// expiries and failed-registry score from `failure_ttl` (one year by default, `-1` keeps it,
+    /// `0` deletes the job at once),
     /// and a type-2 result entry whose stream expires only when the job has a `failure_ttl`.
     public static func fail(
         _ job: inout RQJob, excString: String, workerName: String, executionID: String? = nil,
@@ -60,6 +61,12 @@ public enum RQTransitions {
         var commands: [RedisCommand] = [["HSET", RedisArgument(keys.job(job.id)), "status", "failed"]]
         commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: false))
         commands += expireCommands(job.id, ttl: ttl, keys: keys)
+        if ttl == 0 {
+            // `job.cleanup(ttl=0)` deletes the job at once (hash, dependency keys, results,
+            // executions); the registry entry that follows expires at once too.
+            commands.append(["DEL", RedisArgument(keys.job(job.id)), RedisArgument(keys.dependents(job.id)),
+                             RedisArgument(keys.dependencies(job.id)), RedisArgument(keys.results(job.id)), RedisArgument(keys.executions(job.id))])
+        }
         commands.append(["ZADD", RedisArgument(keys.failed(origin)), RedisArgument(score), RedisArgument(job.id)])
         let result = try RQResult.streamFields(
             kind: .failed, workerName: workerName, exceptionText: excString, executionID: executionID,

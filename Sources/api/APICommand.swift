@@ -5,6 +5,7 @@ import ClientSupport
 import Foundation
 import HTTPAPI
 import Logging
+import RQ
 import ServiceLifecycle
 import StorageFactory
 import UnixSignals
@@ -69,7 +70,8 @@ struct RunAPI: AsyncParsableCommand {
             let gate = StartupGate()
             let built = HTTPAPIBuilder.build(
                 configuration: settings, mode: mode, redis: redis, postgres: postgres,
-                dataDirectory: configuration.dataDirectory, storage: storage, gate: gate, logger: logger)
+                dataDirectory: configuration.dataDirectory, storage: storage,
+                rqKeys: try RQKeys.fromEnvironment(ProcessInfo.processInfo.environment), gate: gate, logger: logger)
             let wait = ServerWait(timeout: startupTimeout.map { .seconds($0) })
             let startup = StartupService(wait: wait, redis: redis, postgres: postgres, gate: gate, logger: logger) { [settings, host, port] applied in
                 logger.info(

@@ -27,7 +27,7 @@ struct RQOptions: ParsableArguments {
         } else {
             configuration = Startup.loadConfiguration(dotEnvPath: envFile).redis
         }
-        let keys = try RQKeys(prefix: ProcessInfo.processInfo.environment["RQ_KEY_PREFIX"] ?? "rq")
+        let keys = try RQKeys.fromEnvironment(ProcessInfo.processInfo.environment)
         let redis = RedisClient(configuration: configuration, logger: logger)
         do {
             let result = try await body(RQStore(redis: redis, keys: keys, serializer: serializer))
@@ -40,7 +40,18 @@ struct RQOptions: ParsableArguments {
     }
 }
 
-extension RQSerializer: ExpressibleByArgument {}
+extension RQSerializer: ExpressibleByArgument {
+    /// `pickle` or `json`, or the names `rq worker --serializer` takes for them: RQ's classes
+    /// (`rq.serializers.DefaultSerializer`, `rq.serializers.JSONSerializer`) and the `pickle` and
+    /// `json` modules. Any other serializer is Python code, which cannot run here.
+    public init?(argument: String) {
+        switch argument {
+        case "pickle", "rq.serializers.DefaultSerializer", "rq.serializers.PickleSerializer": self = .pickle
+        case "json", "rq.serializers.JSONSerializer": self = .json
+        default: return nil
+        }
+    }
+}
 
 /// `worker info`: what `rq info` prints for the same Redis.
 struct InfoCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import ApplicationStore
 import MetricsExport
 import ArgumentParser
 import ClientSupport
+import Foundation
 import Logging
 import Postgres
 import Redis
@@ -39,13 +40,13 @@ struct RunWorker: AsyncParsableCommand {
     @Flag(name: .long, help: "Speak Python RQ's wire format (queue rq:queue:resume_processing) instead of the native list.")
     var rq = false
 
-    @Flag(name: .long, help: "Exit once the queue is empty.")
+    @Flag(name: [.customShort("b"), .long], help: "Exit once the queue is empty.")
     var burst = false
 
     @Option(name: .long, help: "Jobs run at once in this process (default: 4 native, 1 in RQ mode like `rq worker`).")
     var concurrency: Int?
 
-    @Flag(name: .long, help: "RQ mode: also run RQ's scheduler (moves due enqueue_at/enqueue_in jobs and interval retries; shares rq:scheduler-lock:Q with Python schedulers).")
+    @Flag(name: [.customShort("s"), .long], help: "RQ mode: also run RQ's scheduler (moves due enqueue_at/enqueue_in jobs and interval retries; shares rq:scheduler-lock:Q with Python schedulers).")
     var withScheduler = false
 
     @Option(name: .long, help: "Seconds running jobs may take to finish after SIGTERM/SIGINT before they are cancelled and recorded as interrupted (retried if they have retries left). A second SIGINT/SIGTERM cancels at once.")
@@ -54,13 +55,13 @@ struct RunWorker: AsyncParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics on http://127.0.0.1:<port>/metrics (off by default).")
     var metricsPort: Int?
 
-    @Option(name: .long, help: "Worker name (default: host.pid.random).")
+    @Option(name: [.customShort("n"), .long], help: "Worker name (default: host.pid.random).")
     var name: String?
 
     @Option(name: .long, help: "Seconds a job may run before it is cancelled and failed (native mode; RQ jobs carry their own timeout).")
     var jobTimeout = 180
 
-    @Option(name: .long, help: "RQ payload serializer: pickle (RQ's default) or json.")
+    @Option(name: [.customShort("S"), .long], help: "RQ payload serializer: pickle (RQ's default) or json (also rq.serializers.DefaultSerializer / JSONSerializer).")
     var serializer: RQSerializer = .pickle
 
     @Option(name: .long, help: "RQ mode: seconds between registry maintenance passes (abandoned jobs, dead workers, stuck intermediate entries), like `rq worker --maintenance-interval`.")
@@ -80,6 +81,8 @@ struct RunWorker: AsyncParsableCommand {
 
     @Argument(help: "RQ mode: the queues to listen on, in priority order (default: resume_processing).")
     var queues: [String] = []
+
+    @OptionGroup(title: "rq worker's options") var rqOptions: RQWorkerOptions
 
     @OptionGroup var options: CommonOptions
 
@@ -105,6 +108,9 @@ struct RunWorker: AsyncParsableCommand {
     func run() async throws {
         let mode: QueueMode? = rq ? .rq : nil
         let running = concurrency ?? (mode == .rq ? 1 : 4)
+        try rqOptions.writePID()
+        var options = options
+        if let level = rqOptions.logLevel { (options.verbose, options.quiet) = level }
         try await options.withClients(label: "worker", redisConnections: running + 4) { configuration, redis, postgres, logger in
             let mode: QueueMode = mode ?? configuration.queueMode
             // The metrics port answers from the start (/ready 503 while waiting for the servers);
@@ -147,25 +153,29 @@ struct RunWorker: AsyncParsableCommand {
         var handlers = JobHandlerRegistry.builtIns
         ResumeJobHandler.register(into: &handlers, processor: ResumeProcessor(repository: repository, providers: providers, logger: logger))
         print("providers: \(providers.summary)")
-        let enqueuer: any JobEnqueuer = mode == .rq ? RQJobEnqueuer(store: RQStore(redis: redis)) : NativeJobEnqueuer(redis: redis)
+        // RQ 3.0's RQ_KEY_PREFIX, as `worker rq`, `info` and `requeue` read it.
+        let keys = try RQKeys.fromEnvironment(ProcessInfo.processInfo.environment)
+        let enqueuer: any JobEnqueuer = mode == .rq ? RQJobEnqueuer(store: RQStore(redis: redis, keys: keys)) : NativeJobEnqueuer(redis: redis)
         let sweeper = PendingSweeper(
             repository: repository, enqueuer: enqueuer,
             configuration: .init(age: .seconds(sweepAfter), interval: .seconds(sweepInterval)), logger: logger)
         let worker: any Service
         if mode == .rq {
             var settings = RQWorkerConfiguration(
-                queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer,
+                queues: queues.isEmpty ? ["resume_processing"] : queues, burst: burst, serializer: serializer, keys: keys,
                 concurrency: running, withScheduler: withScheduler)
             if let name { settings.driver.name = name }
             settings.processor.maintenanceInterval = .seconds(maintenanceInterval)
             settings.driver.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
             settings.processor.shutdownGrace = .seconds(shutdownTimeout)
+            rqOptions.apply(to: &settings)
             let rqWorker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
             statistics.set { rqWorker.statistics }
             worker = rqWorker
         } else {
             var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
             settings.processor.shutdownGrace = .seconds(shutdownTimeout)
+            rqOptions.apply(to: &settings.processor)
             if let name { settings.driver.name = name }
             let nativeWorker = NativeWorker(
                 redis: redis, queue: NativeQueueClient(redis: redis), handlers: handlers, configuration: settings, logger: logger)

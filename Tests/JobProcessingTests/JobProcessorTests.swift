@@ -81,6 +81,9 @@ struct JobProcessorTests {
         let slow = driver.ended("slow")
         #expect(slow.map(\.label) == ["retried", "failed"])  // a timeout is transient: retried once, then failed
         #expect(slow.allSatisfy { $0.failure?.type == "JobTimeoutException" })
+        // Python's words, with the timeout as Python writes the job's number.
+        #expect(slow.first?.failure?.message == "Task exceeded maximum timeout value (0.05 seconds)")
+        #expect(JobFailure.timedOut(after: .seconds(1)).message == "Task exceeded maximum timeout value (1 seconds)")
         #expect(driver.ended("quick").map(\.label) == ["finished"])
         #expect(worker.statistics == WorkerStatistics(finished: 1, retried: 1, failed: 1))
     }
@@ -103,7 +106,8 @@ struct JobProcessorTests {
         #expect(driver.ended("none-left").map(\.label) == ["failed"])
         #expect(driver.ended("rejected").map(\.label) == ["failed"])
         #expect(driver.ended("rejected").first?.failure?.type == "InvalidJobField")
-        #expect(driver.ended("unknown").map(\.label) == ["failed"])
+        // An unknown function is unclassified, as Python's import error: RQ's Retry applies.
+        #expect(driver.ended("unknown").map(\.label) == (retriesUnclassified ? retried : ["failed"]))
         #expect(driver.ended("unknown").first?.failure?.type == "UnknownFunctionError")
         #expect(driver.ended("untyped").first?.failure?.type == "CocoaError")
     }
@@ -139,6 +143,30 @@ struct JobProcessorTests {
         #expect(driver.ended("victim").first?.failure?.type == "StopRequested")
         #expect(driver.ended("bystander").map(\.label) == ["finished"])
         #expect(worker.statistics == WorkerStatistics(finished: 1, retried: 0, failed: 1))
+    }
+
+    @Test(arguments: [true, false])
+    func aKillFailsEveryRunningJobAndItsRetryApplies(retriesUnclassified: Bool) async throws {
+        let driver = InMemoryDriver(retriesUnclassified: retriesUnclassified)
+        driver.enqueue(.init(id: "first", function: "sleep", args: [.int(10_000)], retriesLeft: 1))
+        driver.enqueue(.init(id: "second", function: "sleep", args: [.int(10_000)]))
+        let probe = Probe()
+        let worker = processor(driver, probe)
+        let run = Task { try await worker.run() }
+        try await waitUntil(.seconds(10), "both jobs to run") { probe.state.withLock { $0.running } == 2 }
+        let control = try #require(driver.state.withLock { $0.control })
+        #expect(control.killRunningJobs() == 2)
+        if retriesUnclassified {
+            // The retried one runs again: kill it once more (it has no retries left now).
+            try await waitUntil(.seconds(10), "the retried job to run again") {
+                driver.ended("first").count == 1 && driver.ended("second").count == 1 && probe.state.withLock { $0.running } == 1
+            }
+            #expect(control.killRunningJobs() == 1)
+        }
+        try await run.value
+        #expect(driver.ended("first").map(\.label) == (retriesUnclassified ? ["retried", "failed"] : ["failed"]))
+        #expect(driver.ended("second").map(\.label) == ["failed"])
+        #expect(driver.ended("second").first?.failure?.type == JobFailure.killed.type)
     }
 
     @Test func gracefulShutdownLetsRunningJobsFinishAndTakesNoMore() async throws {

@@ -394,15 +394,18 @@ def test_metrics_port_exposes_job_counters(connection, queue_name, workers):
 
 
 def test_rq_suspend_and_resume_act_on_the_swift_worker(connection, queue_name, workers, swift):
+    # Started before the suspension (a worker refuses to start during one, as `rq worker` does:
+    # test_parity.py), it pauses while it lasts.
+    worker = workers("--rq", queue_name)
+    wait_for(lambda: connection.hget(f"rq:worker:{worker.name}", "state") is not None, message="never registered")
     completed = python_rq("suspend")
     assert completed.returncode == 0, completed.stderr
     try:
-        job = Queue(queue_name, connection=connection).enqueue("resume_processor.jobs.echo", "after resume")
-        # A burst worker leaves at once while the fleet is suspended, without touching the job.
-        swift.run("run", "--rq", "--burst", queue_name)
-        assert Job.fetch(job.id, connection=connection).get_status() == "queued"
-        worker = workers("--rq", queue_name)
         wait_for(lambda: connection.hget(f"rq:worker:{worker.name}", "state") == b"suspended", message="never suspended")
+        job = Queue(queue_name, connection=connection).enqueue("resume_processor.jobs.echo", "after resume")
+        # A burst worker refuses to start while the fleet is suspended, without touching the job.
+        assert swift.run("run", "--rq", "--burst", queue_name, check=False).returncode == 1
+        assert Job.fetch(job.id, connection=connection).get_status() == "queued"
         time.sleep(1.5)
         assert Job.fetch(job.id, connection=connection).get_status() == "queued"
     finally:

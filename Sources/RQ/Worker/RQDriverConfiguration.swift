@@ -25,14 +25,22 @@ public struct RQDriverConfiguration: Sendable {
     public var vanishedWorkerGrace: Duration?
     /// How often the vanished-worker check runs. Default: `.seconds(5)`.
     public var vanishedWorkerCheckInterval: Duration
+    /// The order in which several queues are asked (`rq worker --dequeue-strategy`). Default:
+    /// `.default` (priority order).
+    public var dequeueStrategy: RQDequeueStrategy
+    /// The `result_ttl` of a job that has none (`rq worker --results-ttl`). Default: `500`, RQ's.
+    public var defaultResultTTL: Int
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
         name: String = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
         queues: [String] = ["resume_processing"], workerTTL: Int = 420, dequeueTimeout: Duration = .seconds(5),
         serializer: RQSerializer = .pickle, keys: RQKeys = .default, withScheduler: Bool = false,
-        vanishedWorkerGrace: Duration? = .seconds(15), vanishedWorkerCheckInterval: Duration = .seconds(5)
+        vanishedWorkerGrace: Duration? = .seconds(15), vanishedWorkerCheckInterval: Duration = .seconds(5),
+        dequeueStrategy: RQDequeueStrategy = .default, defaultResultTTL: Int = 500
     ) {
+        self.dequeueStrategy = dequeueStrategy
+        self.defaultResultTTL = defaultResultTTL
         precondition(!queues.isEmpty, "an RQ worker needs a queue")
         self.name = name
         self.queues = queues

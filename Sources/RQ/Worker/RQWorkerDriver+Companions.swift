@@ -57,7 +57,9 @@ extension RQWorkerDriver {
         case "shutdown":
             control.requestShutdown()
         case "kill-horse":
-            control.stopJobs()
+            // Python's horse dies by SIGKILL: the job fails ("Work-horse terminated
+            // unexpectedly"), and its Retry applies.
+            control.killRunningJobs()
         case "stop-job":
             // A command without an id stops nothing (RQ compares the id).
             guard let id = value["job_id"]?.stringValue else { return }

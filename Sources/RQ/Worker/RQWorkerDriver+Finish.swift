@@ -41,7 +41,7 @@ extension RQWorkerDriver {
         switch disposition {
         case .finished(let value):
             job.status = .finished
-            let resultTTL = job.resultTTL ?? 500
+            let resultTTL = job.resultTTL ?? configuration.defaultResultTTL
             commands.append(["HINCRBY", workerKey, "successful_job_count", "1"])
             commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", working])
             if resultTTL == 0 {
@@ -68,7 +68,7 @@ extension RQWorkerDriver {
         case .retry:
             commands += try RQTransitions.retry(&job, now: ended, keys: keys, serializer: configuration.serializer)
         case .failed(let failure):
-            let text = "Traceback (most recent call last):\n  (raised in the Swift worker \(configuration.name))\n\(failure.description)\n"
+            let text = RQFailureText.excString(failure, workerName: configuration.name)
             commands += try RQTransitions.fail(
                 &job, excString: text, workerName: configuration.name, executionID: executionID,
                 executionStartedAt: started, executionEndedAt: ended, now: ended, keys: keys, serializer: configuration.serializer)

@@ -4,11 +4,13 @@ import Logging
 import JobProcessing
 import Pickle
 import Redis
+import Synchronization
 
 extension RQWorkerDriver {
     /// Up to `limit` ids. One queue: `BLMOVE` into the intermediate list (`LMOVE` when not
     /// waiting), then further `LMOVE`s pipelined in one round trip — each move atomic, as in RQ.
-    /// Several queues: one `BLPOP` in priority order (`LPOP` each when not waiting).
+    /// Several queues: one `BLPOP` in the order of ``RQDriverConfiguration/dequeueStrategy``
+    /// (`LPOP` each when not waiting).
     public func dequeue(upTo limit: Int, wait: Bool) async throws -> [Ticket] {
         let connection = try dedicated()
         let seconds = RedisArgument(max(1, Int(configuration.dequeueTimeout.components.seconds)))
@@ -29,7 +31,7 @@ extension RQWorkerDriver {
                 popped += try await connection.pipeline(Array(repeating: move, count: more)).compactMap(\.string).map { (name, $0) }
             }
         } else if !wait {
-            for name in configuration.queues {
+            for name in queueOrder() {
                 if let value = try await connection.send("LPOP", RedisArgument(keys.queue(name))).string {
                     popped = [(name, value)]
                     break
@@ -37,12 +39,18 @@ extension RQWorkerDriver {
             }
         } else {
             let reply = try await connection.sendBlocking(
-                ["BLPOP"] + configuration.queues.map { RedisArgument(keys.queue($0)) } + [seconds], timeout: configuration.dequeueTimeout)
+                ["BLPOP"] + queueOrder().map { RedisArgument(keys.queue($0)) } + [seconds], timeout: configuration.dequeueTimeout)
             if let parts = reply.array, parts.count == 2, let key = parts[0].string, let value = parts[1].string {
                 popped = [(String(key.dropFirst(keys.queuePrefix.count)), value)]
             }
         }
+        if let last = popped.last?.0 { lastQueue.withLock { $0 = last } }
         return popped.map { Ticket(queue: $0.0, id: $0.1, start: ExecutionStart()) }
+    }
+
+    /// The queues in the order to ask them now.
+    private func queueOrder() -> [String] {
+        configuration.dequeueStrategy.order(configuration.queues, after: lastQueue.withLock { $0 })
     }
 
     /// The ids are in hand (popped, or in the intermediate list): starts them and reads their
@@ -71,7 +79,7 @@ extension RQWorkerDriver {
                 starts.jobs.append(claim(try RQJob(id: ticket.id, hash: fields, serializer: configuration.serializer), ticket))
             } catch {
                 logger.error("job hash unreadable; failing it", metadata: ["job.id": "\(ticket.id)", "error": "\(error)"])
-                try await failUnreadable(ticket, reason: error.message)
+                try await failUnreadable(ticket, reason: error.message, failureTTL: fields["failure_ttl"].flatMap { Int(String(decoding: $0, as: UTF8.self)) })
                 starts.failed += 1
             }
         }
@@ -112,20 +120,29 @@ extension RQWorkerDriver {
     }
 
     /// A hash that cannot be parsed: failed with the reason instead of crashing the worker, and
-    /// the execution its start script recorded undone.
-    private func failUnreadable(_ ticket: Ticket, reason: String) async throws {
+    /// the execution its start script recorded undone. As in Python (whose worker meets the
+    /// error inside the job): the job's own `failure_ttl` when readable (one year otherwise) sets
+    /// the expiries, and the worker's `failed_job_count` counts it.
+    private func failUnreadable(_ ticket: Ticket, reason: String, failureTTL: Int?) async throws {
         let id = ticket.id
         let queue = ticket.queue
         var commands = executionCleanup(jobID: id, executionID: ticket.start.executionID, queue: queue)
         commands.append(RQWorkerScripts.handOverCommand(worker: workerKey, executions: workerExecutionsKey, jobID: id))
-        let ttl = RQTransitions.defaultFailureTTL
+        let ttl = failureTTL.map { min(max($0, -1), RQLimits.maxSeconds) } ?? RQTransitions.defaultFailureTTL
+        let now = Date()
         commands += [
-            ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(WireTime.format(Date()))],
-            ["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(RQLimits.score(Date(), plus: ttl)), RedisArgument(id)],
+            ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(WireTime.format(now))],
+            ["HINCRBY", workerKey, "failed_job_count", "1"],
         ]
+        commands += RQTransitions.expireCommands(id, ttl: ttl, keys: keys)
+        if ttl == 0 {
+            commands.append(["DEL", RedisArgument(keys.job(id)), RedisArgument(keys.dependents(id)), RedisArgument(keys.dependencies(id)),
+                             RedisArgument(keys.results(id)), RedisArgument(keys.executions(id))])
+        }
+        commands.append(["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(ttl < 0 ? "-1" : String(RQLimits.score(now, plus: ttl))), RedisArgument(id)])
         let result = try RQResult.streamFields(kind: .failed, workerName: configuration.name,
                                                exceptionText: "DeserializationError: \(reason)", serializer: configuration.serializer)
-        commands += RQTransitions.resultCommands(id, fields: result, ttl: nil, keys: keys)
+        commands += RQTransitions.resultCommands(id, fields: result, ttl: failureTTL.map { _ in ttl }, keys: keys)
         if single { commands.append(["LREM", RedisArgument(keys.intermediate(queue)), "1", RedisArgument(id)]) }
         _ = try await redis.transaction(commands)
     }

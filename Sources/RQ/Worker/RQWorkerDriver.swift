@@ -22,6 +22,8 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
     let logger: Logger
     let store: RQStore
     private let connection = Mutex<RedisConnection?>(nil)
+    /// The queue that gave the last job, for ``RQDequeueStrategy/roundRobin``.
+    let lastQueue = Mutex<String?>(nil)
 
     /// A queue's id taken off the queue, with the time and execution id its start will record.
     public struct Ticket: Sendable {
@@ -72,6 +74,10 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
 
     /// Refuses a live worker of the same name; then the birth transaction.
     public func register() async throws {
+        // `rq worker` refuses to start while `rq suspend` is in force, burst or not (exit 1).
+        if try await redis.send("EXISTS", RedisArgument(keys.suspended)).int == 1 {
+            throw RQError(.suspended, "RQ is currently suspended, to resume job execution run \"rq resume\"")
+        }
         let key = keys.worker(configuration.name)
         let exists = try await redis.send("EXISTS", RedisArgument(key)).int == 1
         if exists, try await redis.send("HEXISTS", RedisArgument(key), "death").int == 0 {
@@ -128,14 +134,15 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
         return DriverHeartbeat(queueLengths: length.map { [first: $0] } ?? [:])
     }
 
-    /// The death transaction: `death`, state `dead`, a 60 s TTL, out of both worker sets.
+    /// The death transaction, as RQ's `register_death`: `death`, a 60 s TTL, out of both worker sets (the
+    /// last `state` stays, as in Python: RQ has no `dead` state).
     public func deregister() async throws {
         connection.withLock { connection in
             connection?.close()
             connection = nil
         }
         var commands: [RedisCommand] = [
-            ["HSET", workerKey, "death", RedisArgument(WireTime.format(Date())), "state", "dead"],
+            ["HSET", workerKey, "death", RedisArgument(WireTime.format(Date()))],
             ["EXPIRE", workerKey, "60"],
             ["DEL", workerExecutionsKey],
             ["SREM", RedisArgument(keys.workers), workerKey],

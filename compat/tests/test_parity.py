@@ -1,0 +1,353 @@
+"""The same job, run once by Python RQ's own worker and once by the Swift worker (same Redis, one
+queue each): what a Python user observes must match — status, registries, TTL classes, results,
+the failure text scripts match on, worker records and exit codes (docs/rq-interop.md)."""
+import os
+import signal
+import sys
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+from rq import Queue, Retry
+from rq.command import send_kill_horse_command
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from conftest import COMPAT_DIR, REDIS_URL, SWIFT_WORKER, rq_major
+
+
+def python_worker(queue, *extra, name=None, env=None):
+    """`rq worker` (Python's forking worker) on `queue`; returns (process, log file)."""
+    log = tempfile.TemporaryFile(mode="w+")
+    env = dict(env or os.environ, PYTHONPATH=COMPAT_DIR)
+    queues = queue if isinstance(queue, list) else [queue]
+    process = subprocess.Popen(["rq", "worker", "--url", REDIS_URL, "--name", name or "py-" + uuid.uuid4().hex[:10], *extra, *queues],
+                               stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    return process, log
+
+
+def swift_worker(queue, *extra, name=None, env=None):
+    """`worker run --rq` on `queue`; returns (process, log file)."""
+    log = tempfile.TemporaryFile(mode="w+")
+    queues = queue if isinstance(queue, list) else [queue]
+    process = subprocess.Popen([SWIFT_WORKER, "run", "--rq", "--url", REDIS_URL, "--name", name or "swift-" + uuid.uuid4().hex[:10],
+                                *extra, *queues], stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
+    return process, log
+
+
+WORKERS = {"python": python_worker, "swift": swift_worker}
+
+
+def output(log):
+    log.seek(0)
+    return log.read()
+
+
+def burst(kind, queue, *extra, timeout=90):
+    process, log = WORKERS[kind](queue, "--burst", *extra)
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        raise AssertionError(f"{kind} worker did not finish:\n{output(log)[-3000:]}")
+    return code, output(log)
+
+
+def ttl_class(connection, key):
+    ttl = connection.ttl(key)
+    return "gone" if ttl == -2 else "forever" if ttl == -1 else "expiring"
+
+
+def last_line(text):
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def observe(connection, queue, job_id, serializer=None):
+    """What a Python user sees of one job."""
+    job_key = f"rq:job:{job_id}"
+    fields = {k.decode(): v.decode(errors="replace") for k, v in connection.hgetall(job_key).items()}
+    registries = {
+        "failed": FailedJobRegistry(queue, connection=connection),
+        "finished": FinishedJobRegistry(queue, connection=connection),
+        "started": StartedJobRegistry(queue, connection=connection),
+        "scheduled": ScheduledJobRegistry(queue, connection=connection),
+    }
+    seen = {
+        "exists": bool(fields),
+        "status": fields.get("status"),
+        "retries_left": fields.get("retries_left"),
+        "job_ttl": ttl_class(connection, job_key),
+        "results_ttl": ttl_class(connection, f"rq:results:{job_id}"),
+        "results": connection.xlen(f"rq:results:{job_id}"),
+        "in": sorted(name for name, registry in registries.items()
+                     if connection.zscore(registry.key, job_id) is not None
+                     or any(member.decode().startswith(job_id + ":") for member in connection.zrange(registry.key, 0, -1))),
+        "queued": job_id.encode() in connection.lrange(f"rq:queue:{queue}", 0, -1),
+    }
+    if fields:
+        result = Job.fetch(job_id, connection=connection, serializer=serializer).latest_result()
+        seen["last_result"] = None if result is None else result.type.name
+        seen["exc_last_line"] = None if result is None else last_line(result.exc_string)
+    return seen
+
+
+def both(connection, enqueue, *worker_args, serializer=None):
+    """Runs `enqueue(queue)` → job id for each worker kind, a burst worker on it, and returns
+    {kind: (observation, exit code, worker log)}."""
+    seen = {}
+    for kind in WORKERS:
+        queue = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+        job_id = enqueue(Queue(queue, connection=connection))
+        code, log = burst(kind, queue, *worker_args)
+        seen[kind] = (observe(connection, queue, job_id, serializer), code, log)
+    return seen
+
+
+def assert_same(seen, ignore=()):
+    python, swift = ({k: v for k, v in seen[kind][0].items() if k not in ignore} for kind in ("python", "swift"))
+    assert swift == python, f"python: {python}\nswift:  {swift}\nswift log:\n{seen['swift'][2][-2000:]}"
+    assert seen["swift"][1] == seen["python"][1], (seen["python"][1], seen["swift"][1])
+
+
+def test_timeout_text_and_outcome_match(connection):
+    seen = both(connection, lambda q: q.enqueue("resume_processor.jobs.sleep", 5, job_timeout=1).id)
+    assert_same(seen)
+    assert seen["swift"][0]["exc_last_line"] == "rq.timeouts.JobTimeoutException: Task exceeded maximum timeout value (1 seconds)"
+
+
+def test_failure_ttl_zero_deletes_the_failed_job(connection):
+    seen = both(connection, lambda q: q.enqueue("resume_processor.jobs.fail", "boom", failure_ttl=0).id)
+    assert_same(seen)
+    assert seen["swift"][0]["exists"] is False
+
+
+def test_unknown_function_uses_up_its_retry(connection):
+    seen = both(connection, lambda q: q.enqueue("resume_processor.jobs.no_such_function", retry=Retry(max=2)).id)
+    # The text names the missing function in each language's words; the outcome must match.
+    assert_same(seen, ignore=("exc_last_line",))
+    assert seen["swift"][0]["status"] == "failed" and seen["swift"][0]["retries_left"] == "0"
+
+
+def undecodable(q):
+    job = q.enqueue("resume_processor.jobs.echo", "x", failure_ttl=3600)
+    q.connection.hset(job.key, "data", b"\x00not a pickle\xff")
+    return job.id
+
+
+def test_undecodable_data_fails_with_the_failure_ttl_and_counts_as_failed(connection):
+    names = {}
+
+    def run(kind):
+        queue = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+        job_id = undecodable(Queue(queue, connection=connection))
+        name = f"{kind}-" + uuid.uuid4().hex[:10]
+        process, log = WORKERS[kind](queue, "--burst", name=name)
+        code = process.wait(timeout=90)
+        names[kind] = name
+        return observe(connection, queue, job_id), code, output(log)
+
+    seen = {kind: run(kind) for kind in WORKERS}
+    assert_same(seen, ignore=("exc_last_line",))
+    assert seen["swift"][0]["status"] == "failed" and seen["swift"][0]["job_ttl"] == "expiring"
+    counts = {kind: connection.hget(f"rq:worker:{name}", "failed_job_count") for kind, name in names.items()}
+    assert counts["swift"] == counts["python"] == b"1", counts
+
+
+def kill_while_running(connection, kind, retry):
+    queue_name = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+    queue = Queue(queue_name, connection=connection)
+    job = queue.enqueue("resume_processor.jobs.sleep", 3, retry=retry)
+    name = f"{kind}-" + uuid.uuid4().hex[:10]
+    process, log = WORKERS[kind](queue_name, "--burst", name=name)
+    try:
+        deadline = time.time() + 30
+        while Job.fetch(job.id, connection=connection).get_status() != "started":
+            assert time.time() < deadline, output(log)[-2000:]
+            time.sleep(0.05)
+        time.sleep(0.3)
+        send_kill_horse_command(connection, name)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    return observe(connection, queue_name, job.id), code, output(log)
+
+
+@pytest.mark.parametrize("retry", [None, Retry(max=1)], ids=["no-retry", "retry"])
+def test_kill_horse_fails_the_job_and_its_retry_applies(connection, retry):
+    seen = {kind: kill_while_running(connection, kind, retry) for kind in WORKERS}
+    assert_same(seen)
+    if retry is None:
+        assert seen["swift"][0]["status"] == "failed"
+        assert seen["swift"][0]["exc_last_line"] == "Work-horse terminated unexpectedly; waitpid returned 9 (signal 9); "
+    else:
+        assert seen["swift"][0]["status"] == "finished"
+
+
+def test_suspended_fleet_refuses_to_start_a_worker(connection):
+    connection.set("rq:suspended", 1)
+    try:
+        for extra in (("--burst",), ()):
+            codes = {}
+            for kind in WORKERS:
+                queue = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+                process, log = WORKERS[kind](queue, *extra)
+                try:
+                    codes[kind] = process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(timeout=30)
+                    raise AssertionError(f"{kind} worker started while suspended:\n{output(log)[-2000:]}")
+                if kind == "swift":
+                    assert 'RQ is currently suspended, to resume job execution run "rq resume"' in output(log)
+            assert codes["swift"] == codes["python"] == 1, codes
+    finally:
+        connection.delete("rq:suspended")
+
+
+def test_worker_record_at_exit_keeps_its_last_state(connection):
+    states = {}
+    for kind in WORKERS:
+        queue = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+        Queue(queue, connection=connection).enqueue("resume_processor.jobs.echo", 1)
+        name = f"{kind}-" + uuid.uuid4().hex[:10]
+        process, log = WORKERS[kind](queue, "--burst", name=name)
+        assert process.wait(timeout=60) == 0, output(log)[-2000:]
+        record = connection.hgetall(f"rq:worker:{name}")
+        assert b"death" in record, record
+        states[kind] = record.get(b"state")
+    assert states["swift"] != b"dead"
+    assert states["swift"] == states["python"], states
+
+
+def nest(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("serializer, depth", [("pickle", 400), ("json", 900)])
+def test_deeply_nested_arguments_run_and_come_back(connection, serializer, depth):
+    """Deeper than the old limit (200), as deep as RQ's enqueue can pickle them (CPython's
+    pickler stops near 500 levels, RQ's call stack takes some) or write them as JSON (about 990)."""
+    options = {"serializer": JSONSerializer} if serializer == "json" else {}
+    ids = {}
+
+    def enqueue(q):
+        q = Queue(q.name, connection=connection, **options)
+        job = q.enqueue("resume_processor.jobs.echo", nest(depth))
+        ids[q.name] = job.id
+        return job.id
+
+    seen = both(connection, enqueue, *(("--serializer", "json") if serializer == "json" else ()), serializer=options.get("serializer"))
+    assert_same(seen)
+    assert seen["swift"][0]["status"] == "finished", seen["swift"][2][-2000:]
+    for queue, job_id in ids.items():
+        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer if serializer == "json" else None)
+        assert job.return_value() == {"args": [nest(depth)], "kwargs": {}}, queue
+
+
+ENQUEUE_UNDER_PREFIX = """
+import sys
+from redis import Redis
+from rq import Queue
+print(Queue(sys.argv[2], connection=Redis.from_url(sys.argv[1])).enqueue("resume_processor.jobs.echo", 2, 3).id)
+"""
+
+
+@pytest.mark.skipif(rq_major() < 3, reason="RQ_KEY_PREFIX is RQ 3.0's")
+def test_key_prefix_is_honoured_by_the_worker_as_by_python(connection):
+    prefix = "pfx" + uuid.uuid4().hex[:6]
+    env = dict(os.environ, RQ_KEY_PREFIX=prefix, PYTHONPATH=COMPAT_DIR)
+    for kind in WORKERS:
+        queue = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+        job_id = subprocess.run([sys.executable, "-c", ENQUEUE_UNDER_PREFIX, REDIS_URL, queue], env=env,
+                                capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+        name = f"{kind}-" + uuid.uuid4().hex[:10]
+        process, log = WORKERS[kind](queue, "--burst", name=name, env=env)
+        assert process.wait(timeout=60) == 0, output(log)[-2000:]
+        assert connection.hget(f"{prefix}:job:{job_id}", "status") == b"finished", (kind, output(log)[-2000:])
+        assert connection.zscore(f"{prefix}:finished:{queue}", job_id) is not None, kind
+        assert connection.exists(f"{prefix}:worker:{name}"), kind
+        # Nothing of this worker or queue under the default prefix.
+        assert [key for key in connection.scan_iter(f"rq:*{queue}*")] == [], kind
+        assert not connection.exists(f"rq:worker:{name}"), kind
+
+
+# `rq worker`'s options, under RQ's names and meaning.
+
+def test_max_jobs_stops_after_that_many(connection):
+    statuses = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        jobs = [queue.enqueue("resume_processor.jobs.echo", i) for i in range(4)]
+        code, log = burst(kind, queue.name, "--max-jobs", "2")
+        assert code == 0, log[-2000:]
+        statuses[kind] = [Job.fetch(job.id, connection=connection).get_status().value for job in jobs]
+    assert statuses["swift"] == statuses["python"] == ["finished", "finished", "queued", "queued"], statuses
+
+
+def test_max_idle_time_ends_an_idle_worker(connection):
+    for kind in WORKERS:
+        process, log = WORKERS[kind](f"parity-{kind}-" + uuid.uuid4().hex[:10], "--max-idle-time", "2")
+        started = time.time()
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(f"{kind} worker still running after 30 s:\n{output(log)[-2000:]}")
+        assert code == 0, output(log)[-2000:]
+        assert 2 <= time.time() - started, kind
+
+
+def started_order(connection, jobs):
+    fetched = [Job.fetch(job.id, connection=connection) for job in jobs]
+    return [job.origin[-1] for job in sorted(fetched, key=lambda job: job.started_at)]
+
+
+def test_round_robin_alternates_queues_like_python(connection):
+    orders = {}
+    for kind in WORKERS:
+        base = f"parity-{kind}-" + uuid.uuid4().hex[:10]
+        names = [base + "-a", base + "-b"]
+        jobs = [Queue(name, connection=connection).enqueue("resume_processor.jobs.echo", i) for name in names for i in range(3)]
+        code, log = burst(kind, names, "--dequeue-strategy", "round_robin")
+        assert code == 0, log[-2000:]
+        orders[kind] = started_order(connection, jobs)
+    assert orders["swift"] == orders["python"] == list("ababab"), orders
+
+
+def test_results_ttl_is_the_default_result_ttl(connection):
+    ttls = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        job = queue.enqueue("resume_processor.jobs.echo", 1)
+        code, log = burst(kind, queue.name, "--results-ttl", "100")
+        assert code == 0, log[-2000:]
+        ttls[kind] = connection.ttl(job.key)
+    assert all(50 < ttl <= 100 for ttl in ttls.values()), ttls
+
+
+def test_pid_file_and_logging_level(connection, tmp_path):
+    for kind in WORKERS:
+        pid_file = tmp_path / f"{kind}.pid"
+        process, log = WORKERS[kind](f"parity-{kind}-" + uuid.uuid4().hex[:10], "--burst", "--pid", str(pid_file),
+                                     "--logging_level", "WARNING")
+        assert process.wait(timeout=60) == 0, output(log)[-2000:]
+        assert pid_file.read_text().strip() == str(process.pid), kind
+
+
+@pytest.mark.parametrize("option", [["--path", "."], ["-c", "settings"], ["--exception-handler", "m.h"], ["--sentry-dsn", "x"],
+                                    ["--worker-class", "rq.worker.SimpleWorker"], ["--serializer", "mymodule.Serializer"]])
+def test_python_only_options_are_refused_with_the_reason(option):
+    completed = subprocess.run([SWIFT_WORKER, "run", "--rq", "--burst", "--url", REDIS_URL, *option, "q"],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 64, completed.stdout + completed.stderr
+    assert option[0] in completed.stderr or "--serializer" in completed.stderr, completed.stderr
