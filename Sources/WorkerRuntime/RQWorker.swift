@@ -25,6 +25,7 @@ public struct RQWorkerConfiguration: Sendable {
         driver = RQDriverConfiguration(
             name: name, queues: queues, workerTTL: workerTTL, dequeueTimeout: dequeueTimeout, serializer: serializer, keys: keys,
             withScheduler: withScheduler)
+        driver.burst = burst
         // No grace of its own by default: RQ's warm shutdown waits for the running job; the
         // caller's `shutdownGrace` (the worker command's --shutdown-timeout) cuts it.
         processor = JobProcessorConfiguration(concurrency: concurrency, burst: burst, shutdownGrace: nil)

@@ -29,6 +29,9 @@ struct RQWorkerOptions: ParsableArguments {
     @Option(name: .customLong("pid"), help: "Write the process id to this file (rq worker --pid).")
     var pidFile: String?
 
+    @Option(name: .customLong("rq-version"), help: "RQ mode: whose worker records to write, 2.12 or 3.0 (version field, current_job); default 3.0 under an RQ_KEY_PREFIX other than rq, else 2.12 (both versions read either).")
+    var rqVersion: RQRecordVersion?
+
     @Option(name: [.customLong("logging_level"), .customLong("logging-level")], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL (rq worker --logging_level; WARNING and above log warnings and errors).")
     var loggingLevel: String?
 
@@ -98,6 +101,7 @@ struct RQWorkerOptions: ParsableArguments {
         settings.driver.dequeueStrategy = dequeueStrategy
         settings.driver.defaultResultTTL = resultsTTL
         settings.driver.workerTTL = workerTTL
+        if let rqVersion { settings.driver.recordVersion = rqVersion }
         // An empty dequeue is where idleness is noticed: wait no longer than the idle limit.
         if let maxIdleTime { settings.driver.dequeueTimeout = min(settings.driver.dequeueTimeout, .seconds(maxIdleTime)) }
     }
@@ -115,3 +119,4 @@ struct RQWorkerOptions: ParsableArguments {
 }
 
 extension RQDequeueStrategy: ExpressibleByArgument {}
+extension RQRecordVersion: ExpressibleByArgument {}

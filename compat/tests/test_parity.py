@@ -351,3 +351,48 @@ def test_python_only_options_are_refused_with_the_reason(option):
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 64, completed.stdout + completed.stderr
     assert option[0] in completed.stderr or "--serializer" in completed.stderr, completed.stderr
+
+
+def test_worker_record_fields_match_the_rq_version(connection):
+    """While busy and after exit, the worker hash has the fields Python's worker of this RQ
+    version writes (`--rq-version` picks 2.12's or 3.0's for ours)."""
+    import re
+    import rq
+    version = "3.0" if rq_major() >= 3 else "2.12"
+    records = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        job = queue.enqueue("resume_processor.jobs.sleep", 2)
+        name = f"{kind}-" + uuid.uuid4().hex[:10]
+        extra = ("--rq-version", version) if kind == "swift" else ()
+        process, log = WORKERS[kind](queue.name, "--burst", *extra, name=name)
+        deadline = time.time() + 30
+        while Job.fetch(job.id, connection=connection).get_status() != "started":
+            assert time.time() < deadline, output(log)[-2000:]
+            time.sleep(0.05)
+        time.sleep(0.5)
+        busy = {k.decode(): v.decode() for k, v in connection.hgetall(f"rq:worker:{name}").items()}
+        assert process.wait(timeout=60) == 0, output(log)[-2000:]
+        after = {k.decode(): v.decode() for k, v in connection.hgetall(f"rq:worker:{name}").items()}
+        records[kind] = (busy, after)
+    for moment in (0, 1):
+        python, swift = (sorted(records[kind][moment]) for kind in ("python", "swift"))
+        assert swift == python, (["busy", "after exit"][moment], python, swift)
+    for kind in WORKERS:
+        busy = records[kind][0]
+        assert busy["version"] == rq.__version__, (kind, busy["version"])
+        assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+:\d+", busy["ip_address"]), (kind, busy["ip_address"])
+        assert busy["state"] == "busy", kind
+
+
+def test_burst_with_scheduler_runs_what_is_due(connection):
+    """RQ's burst worker with --with-scheduler moves due jobs before its loop, so it runs them."""
+    from datetime import timedelta
+    for kind in WORKERS:
+        for round_ in range(3):
+            queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+            job = queue.enqueue_in(timedelta(seconds=1), "resume_processor.jobs.echo", round_)
+            time.sleep(1.2)
+            code, log = burst(kind, queue.name, "--with-scheduler")
+            assert code == 0, log[-2000:]
+            assert Job.fetch(job.id, connection=connection).get_status() == "finished", (kind, round_, log[-2000:])

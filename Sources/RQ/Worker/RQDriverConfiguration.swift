@@ -30,6 +30,11 @@ public struct RQDriverConfiguration: Sendable {
     public var dequeueStrategy: RQDequeueStrategy
     /// The `result_ttl` of a job that has none (`rq worker --results-ttl`). Default: `500`, RQ's.
     public var defaultResultTTL: Int
+    /// The worker is a burst worker: with ``withScheduler`` the scheduler then makes one pass
+    /// before the first dequeue instead of running beside the loop, as RQ's does. Default: `false`.
+    public var burst = false
+    /// Whose worker records to write. Default: ``RQRecordVersion/default(for:)`` of ``keys``.
+    public var recordVersion: RQRecordVersion
 
     /// Creates a configuration; see the properties for the defaults.
     public init(
@@ -37,8 +42,9 @@ public struct RQDriverConfiguration: Sendable {
         queues: [String] = ["resume_processing"], workerTTL: Int = 420, dequeueTimeout: Duration = .seconds(5),
         serializer: RQSerializer = .pickle, keys: RQKeys = .default, withScheduler: Bool = false,
         vanishedWorkerGrace: Duration? = .seconds(15), vanishedWorkerCheckInterval: Duration = .seconds(5),
-        dequeueStrategy: RQDequeueStrategy = .default, defaultResultTTL: Int = 500
+        dequeueStrategy: RQDequeueStrategy = .default, defaultResultTTL: Int = 500, recordVersion: RQRecordVersion? = nil
     ) {
+        self.recordVersion = recordVersion ?? .default(for: keys)
         self.dequeueStrategy = dequeueStrategy
         self.defaultResultTTL = defaultResultTTL
         precondition(!queues.isEmpty, "an RQ worker needs a queue")

@@ -15,7 +15,7 @@ extension RQWorkerDriver {
             if let grace = configuration.vanishedWorkerGrace {
                 group.addTask { await self.watchVanishedWorkers(grace: grace) }
             }
-            if configuration.withScheduler {
+            if configuration.withScheduler && !configuration.burst {
                 group.addTask { try await self.runScheduler() }
             }
             try await group.waitForAll()

@@ -17,6 +17,23 @@ extension RQWorkerDriver {
         await Self.release(scheduler, owned: owned)
     }
 
+    /// `--burst --with-scheduler`, as RQ's worker: take the locks, move the due jobs once and
+    /// release the locks, before the first dequeue, so a burst worker runs what is due.
+    func runSchedulerOnce() async throws {
+        let scheduler = RQScheduler(name: configuration.name, queues: configuration.queues, store: store)
+        let owned = try await scheduler.acquireLocks(configuration.queues)
+        do {
+            for queue in owned.sorted() {
+                let moved = try await scheduler.enqueueDueJobs(queue: queue)
+                if !moved.isEmpty { logger.debug("scheduled jobs enqueued", metadata: ["rq.queue": "\(queue)", "jobs": "\(moved.count)"]) }
+            }
+        } catch {
+            try? await scheduler.stop(owned: owned)
+            throw error
+        }
+        try await scheduler.stop(owned: owned)
+    }
+
     /// Releases the scheduler's locks and deletes its record before the worker goes on stopping.
     private static func release(_ scheduler: RQScheduler, owned: Set<String>) async {
         // Unstructured on purpose, and awaited: the worker is stopping, so this task is cancelled

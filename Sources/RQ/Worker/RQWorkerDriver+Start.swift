@@ -115,7 +115,7 @@ extension RQWorkerDriver {
             arguments: [
                 RedisArgument(id), RedisArgument(ticket.start.executionID), RedisArgument(WireTime.floatSeconds(ticket.start.date)),
                 RedisArgument(ticket.start.isoText), RedisArgument(WireTime.unixSeconds(ticket.start.date)), RedisArgument(configuration.name),
-                single ? "1" : "0",
+                single ? "1" : "0", configuration.recordVersion.writesCurrentJob ? "1" : "0",
             ])
     }
 

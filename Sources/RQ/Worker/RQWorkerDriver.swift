@@ -83,14 +83,23 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
         if exists, try await redis.send("HEXISTS", RedisArgument(key), "death").int == 0 {
             throw RQError(.invalidArgument, "There exists an active worker named '\(configuration.name)' already")
         }
-        _ = try await redis.transaction(registrationCommands())
+        _ = try await redis.transaction(registrationCommands(ipAddress: await clientAddress()))
         let dedicated = try await redis.makeDedicatedConnection()
         connection.withLock { $0 = dedicated }
+        if configuration.withScheduler && configuration.burst { try await runSchedulerOnce() }
         logger.info("rq worker started", metadata: ["worker.name": "\(configuration.name)", "worker.queues": "\(configuration.queues)"])
     }
 
+    /// `ip_address` as RQ 3.0 finds it: the `addr` Redis reports for our connection
+    /// (`CLIENT INFO`; 2.12 reads the same from `CLIENT LIST`), `unknown` when it cannot tell.
+    private func clientAddress() async -> String {
+        guard let info = try? await redis.send("CLIENT", "INFO").string else { return "unknown" }
+        let field = info.split(separator: " ").first { $0.hasPrefix("addr=") }
+        return field.map { String($0.dropFirst(5)) }.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
+    }
+
     /// The birth transaction: the full worker hash, both worker sets, the idle TTL.
-    private func registrationCommands() -> [RedisCommand] {
+    private func registrationCommands(ipAddress: String) -> [RedisCommand] {
         let key = keys.worker(configuration.name)
         let now = WireTime.format(Date())
         var commands: [RedisCommand] = [
@@ -98,8 +107,8 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
             ["HSET", RedisArgument(key), "birth", RedisArgument(now), "last_heartbeat", RedisArgument(now),
              "queues", RedisArgument(configuration.queues.joined(separator: ",")),
              "pid", RedisArgument(Int(ProcessInfo.processInfo.processIdentifier)),
-             "hostname", RedisArgument(ProcessInfo.processInfo.hostName), "ip_address", "unknown",
-             "version", RedisArgument(RQWorkerRecord.version), "python_version", RedisArgument(RQWorkerRecord.pythonVersion),
+             "hostname", RedisArgument(ProcessInfo.processInfo.hostName), "ip_address", RedisArgument(ipAddress),
+             "version", RedisArgument(configuration.recordVersion.versionField), "python_version", RedisArgument(RQWorkerRecord.pythonVersion),
              "state", "started"],
             ["SADD", RedisArgument(keys.workers), RedisArgument(key)],
         ]
@@ -117,7 +126,7 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
         let ttl = RedisArgument(configuration.workerTTL + 60)
         if try await redis.send("SISMEMBER", RedisArgument(keys.workers), workerKey).int == 0 {
             logger.warning("worker registration missing in Redis; registering again", metadata: ["worker.name": "\(configuration.name)"])
-            _ = try await redis.transaction(registrationCommands())
+            _ = try await redis.transaction(registrationCommands(ipAddress: await clientAddress()))
         }
         let replies = try await redis.transaction([
             ["HSET", workerKey, "last_heartbeat", RedisArgument(WireTime.format(Date())), "state", RedisArgument(activity.rawValue)],
@@ -169,8 +178,6 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
 
 /// What the worker hash says about the worker's software.
 enum RQWorkerRecord {
-    /// The `version` field: the RQ version whose records we write (both 2.12 and 3.0 read them).
-    static let version = "2.12.0"
     /// The `python_version` field: says what this worker is.
     static let pythonVersion = "resume-processor (Swift)"
 }

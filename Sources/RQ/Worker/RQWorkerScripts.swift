@@ -11,7 +11,8 @@ enum RQWorkerScripts {
 
     /// KEYS: job, execution, executions zset, `rq:wip:Q`, worker executions, worker, intermediate
     /// list. ARGV: job id, execution id, now as float seconds, now as RQ timestamp, now as Unix
-    /// seconds, worker name, `1` when dequeued through the intermediate list. TTLs as RQ: the job's
+    /// seconds, worker name, `1` when dequeued through the intermediate list, `1` to name the job
+    /// in the worker hash (2.12's `current_job`; 3.0 does not). TTLs as RQ: the job's
     /// `timeout` (default 180; ≤ 0 means none) capped at 30, plus 60. Returns the job hash, or
     /// nothing for a missing hash, whose id is then only removed from the intermediate list.
     static let startJobSource = """
@@ -30,7 +31,11 @@ enum RQWorkerScripts {
         redis.call('ZADD', KEYS[4], now + ttl, member)
         redis.call('SADD', KEYS[5], member)
         redis.call('EXPIRE', KEYS[5], ttl + 60)
-        redis.call('HSET', KEYS[6], 'state', 'busy', 'current_job', ARGV[1], 'current_job_working_time', '0', 'last_heartbeat', ARGV[4])
+        if ARGV[8] == '1' then
+            redis.call('HSET', KEYS[6], 'state', 'busy', 'current_job', ARGV[1], 'current_job_working_time', '0', 'last_heartbeat', ARGV[4])
+        else
+            redis.call('HSET', KEYS[6], 'state', 'busy', 'last_heartbeat', ARGV[4])
+        end
         redis.call('EXPIRE', KEYS[6], ttl)
         redis.call('HSET', KEYS[1], 'last_heartbeat', ARGV[4], 'status', 'started', 'started_at', ARGV[4], 'worker_name', ARGV[6])
         redis.call('PERSIST', KEYS[1])
