@@ -139,13 +139,13 @@ extension JobProcessor {
         } else {
             outcome = .failure(JobHandlerRegistry.unknownFunction(job.context.functionName))
         }
-        let disposition = JobDisposition.decide(
+        var disposition = JobDisposition.decide(
             outcome, stopRequested: stopRequested, retriesLeft: job.retriesLeft, retriesUnclassified: driver.retriesUnclassifiedFailures)
         let seconds = (clock.now - start).seconds
         do {
             // An unstructured task, awaited at once: the end is recorded even if a shutdown
             // cancels this task now, so a finished job never looks abandoned.
-            try await Task { try await self.driver.finish(job, as: disposition, endedAt: Date()) }.value
+            disposition = try await Task { [disposition] in try await self.driver.finish(job, as: disposition, endedAt: Date()) }.value
             counters.withLock { $0.count(disposition) }
             metrics.ended(outcome: disposition.label, seconds: seconds)
             metadata["job.outcome"] = "\(disposition.label)"

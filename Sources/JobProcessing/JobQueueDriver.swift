@@ -47,7 +47,9 @@ public protocol JobQueueDriver: Sendable {
     func heartbeat(running: [ClaimedJob<Lease>]) async
     /// Records a job's end as `disposition`. Called outside any cancellation, so a shutdown never
     /// loses an outcome; the driver retries its own transient errors as long as it sees fit.
-    func finish(_ job: ClaimedJob<Lease>, as disposition: JobDisposition, endedAt: Date) async throws
+    /// Returns what was recorded: `disposition`, or what the format made of it (RQ: a success
+    /// callback that fails turns a finish into a failure).
+    func finish(_ job: ClaimedJob<Lease>, as disposition: JobDisposition, endedAt: Date) async throws -> JobDisposition
     /// The queue's housekeeping (abandoned jobs, due retries, dead workers), once before the first
     /// dequeue and then every ``JobProcessorConfiguration/maintenanceInterval``; errors are the
     /// driver's to log.

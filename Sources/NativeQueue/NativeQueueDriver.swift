@@ -119,7 +119,7 @@ public final class NativeQueueDriver: JobQueueDriver, Sendable {
         }
     }
 
-    public func finish(_ job: ClaimedJob<NativeJob>, as disposition: JobDisposition, endedAt: Date) async throws {
+    public func finish(_ job: ClaimedJob<NativeJob>, as disposition: JobDisposition, endedAt: Date) async throws -> JobDisposition {
         switch disposition {
         case .finished(let value):
             try await queue.complete(job.lease, worker: configuration.name, result: value)
@@ -128,6 +128,7 @@ public final class NativeQueueDriver: JobQueueDriver, Sendable {
         case .failed(let failure), .stopped(let failure):
             try await queue.fail(job.lease, worker: configuration.name, error: failure.description, retry: false, now: endedAt)
         }
+        return disposition
     }
 
     /// Due retries back to the queue, then the reaper.

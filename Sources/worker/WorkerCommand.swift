@@ -169,6 +169,7 @@ struct RunWorker: AsyncParsableCommand {
             settings.driver.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
             settings.processor.shutdownGrace = .seconds(shutdownTimeout)
             rqOptions.apply(to: &settings)
+            settings.driver.callbacks = RQCallbackRegistry.builtIns
             let rqWorker = RQWorker(redis: redis, handlers: handlers, configuration: settings, logger: logger)
             statistics.set { rqWorker.statistics }
             worker = rqWorker

@@ -89,7 +89,7 @@ final class InMemoryDriver: JobQueueDriver, Sendable {
 
     func heartbeat(running: [ClaimedJob<QueuedJob>]) async { state.withLock { $0.busyHeartbeats += 1 } }
 
-    func finish(_ job: ClaimedJob<QueuedJob>, as disposition: JobDisposition, endedAt: Date) async throws {
+    func finish(_ job: ClaimedJob<QueuedJob>, as disposition: JobDisposition, endedAt: Date) async throws -> JobDisposition {
         let cancelled = Task.isCancelled
         state.withLock { state in
             if cancelled { state.finishesUnderCancellation += 1 }
@@ -105,6 +105,7 @@ final class InMemoryDriver: JobQueueDriver, Sendable {
                 state.ended.append(Ended(id: job.context.jobID, label: disposition.label, failure: failure))
             }
         }
+        return disposition
     }
 
     func maintain() async { state.withLock { $0.maintenanceRuns += 1 } }

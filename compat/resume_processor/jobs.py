@@ -1,4 +1,6 @@
-from rqcompat.jobs import add, echo, fail, return_none, return_retry, sleep  # noqa: F401
+from rqcompat.jobs import (  # noqa: F401
+    add, echo, fail, failing_callback, record_failure, record_stopped, record_success, return_none, return_retry, sleep,
+)
 
 
 def noop():

@@ -26,3 +26,20 @@ def return_none():
 def return_retry():
     from rq import Retry
     return Retry(max=1)
+
+
+# Callbacks (the Swift worker has built-ins of the same names: RQCallbackRegistry.builtIns).
+def record_success(job, connection, result, *args, **kwargs):
+    connection.rpush(f"callbacks:{job.id}", f"success:{result!r}")
+
+
+def record_failure(job, connection, type, value, traceback):
+    connection.rpush(f"callbacks:{job.id}", f"failure:{type.__name__}")
+
+
+def record_stopped(job, connection):
+    connection.rpush(f"callbacks:{job.id}", "stopped")
+
+
+def failing_callback(*args, **kwargs):
+    raise ValueError("callback failed")

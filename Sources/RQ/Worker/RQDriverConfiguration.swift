@@ -33,6 +33,9 @@ public struct RQDriverConfiguration: Sendable {
     /// The worker is a burst worker: with ``withScheduler`` the scheduler then makes one pass
     /// before the first dequeue instead of running beside the loop, as RQ's does. Default: `false`.
     public var burst = false
+    /// Swift callbacks by the names jobs' `*_callback_name` fields carry. Default: empty (every
+    /// callback is then handled as RQ handles one it cannot import).
+    public var callbacks = RQCallbackRegistry()
     /// Whose worker records to write. Default: ``RQRecordVersion/default(for:)`` of ``keys``.
     public var recordVersion: RQRecordVersion
 

@@ -12,7 +12,8 @@ extension RQWorkerDriver {
     /// `current_job` handed over; children are released in the same transaction, under `WATCH`
     /// of the parent's dependents set. Retried through a Redis outage; never recorded twice; in
     /// Sentinel mode confirmed by a replica, so a failover cannot undo it.
-    public func finish(_ claimed: ClaimedJob<Lease>, as disposition: JobDisposition, endedAt ended: Date) async throws {
+    public func finish(_ claimed: ClaimedJob<Lease>, as decided: JobDisposition, endedAt ended: Date) async throws -> JobDisposition {
+        let disposition = await applyingCallbacks(to: decided, of: claimed.lease.job, retriesLeft: claimed.retriesLeft)
         var job = claimed.lease.job
         let queue = claimed.lease.queue
         let started = claimed.lease.start.date
@@ -30,6 +31,7 @@ extension RQWorkerDriver {
         // from a start that never reached this server.
         let savedStart = job.startedAt.map(WireTime.format) ?? ""
         try await record(commands, jobID: job.id, executionID: executionID, startedAt: savedStart, parentStatus: job.status)
+        return disposition
     }
 
     /// The end's commands for `disposition`; updates `job` (status, counters) as they do.

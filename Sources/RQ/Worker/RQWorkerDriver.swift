@@ -24,6 +24,8 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
     private let connection = Mutex<RedisConnection?>(nil)
     /// The queue that gave the last job, for ``RQDequeueStrategy/roundRobin``.
     let lastQueue = Mutex<String?>(nil)
+    /// Callback names already reported as missing (each is logged once).
+    let missingCallbacks = Mutex<Set<String>>([])
 
     /// A queue's id taken off the queue, with the time and execution id its start will record.
     public struct Ticket: Sendable {
