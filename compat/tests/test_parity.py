@@ -453,3 +453,41 @@ def test_stopped_callback_runs_as_in_python(connection):
         assert Job.fetch(job.id, connection=connection).get_status() == "stopped", (kind, output(log)[-2000:])
         calls[kind] = callbacks_of(connection, job.id)
     assert calls["swift"] == calls["python"], calls
+
+
+def rq_version_flag():
+    return ("--rq-version", "3.0" if rq_major() >= 3 else "2.12")
+
+
+def test_repeat_runs_the_job_again_with_one_result_per_run(connection):
+    from rq import Repeat
+    seen = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        job = queue.enqueue("resume_processor.jobs.echo", 7, repeat=Repeat(times=2))
+        extra = rq_version_flag() if kind == "swift" else ()
+        code, log = burst(kind, queue.name, *extra)
+        assert code == 0, log[-2000:]
+        seen[kind] = (observe(connection, queue.name, job.id), code, log)
+    assert_same(seen)
+    assert seen["swift"][0]["results"] == 3 and seen["swift"][0]["status"] == "finished", seen["swift"][0]
+    assert seen["swift"][0]["job_ttl"] == "expiring"
+
+
+def test_repeat_with_intervals_schedules_as_this_rq_version_does(connection):
+    from rq import Repeat
+    scores = {}
+    seen = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        job = queue.enqueue("resume_processor.jobs.echo", 7, repeat=Repeat(times=3, interval=[100, 200, 300]))
+        extra = rq_version_flag() if kind == "swift" else ()
+        code, log = burst(kind, queue.name, *extra)
+        assert code == 0, log[-2000:]
+        seen[kind] = (observe(connection, queue.name, job.id), code, log)
+        score = connection.zscore(f"rq:scheduled:{queue.name}", job.id)
+        scores[kind] = (round(score - time.time()), connection.hget(job.key, "repeat_intervals"), connection.hget(job.key, "repeats_left"))
+    assert_same(seen)
+    assert seen["swift"][0]["status"] == "scheduled"
+    (py_delay, py_intervals, py_left), (sw_delay, sw_intervals, sw_left) = scores["python"], scores["swift"]
+    assert abs(py_delay - sw_delay) <= 2 and py_intervals == sw_intervals and py_left == sw_left, scores

@@ -30,7 +30,9 @@ extension RQWorkerDriver {
         // The `started_at` the end saves (the job's mapping): on a retry it tells a recorded end
         // from a start that never reached this server.
         let savedStart = job.startedAt.map(WireTime.format) ?? ""
-        try await record(commands, jobID: job.id, executionID: executionID, startedAt: savedStart, parentStatus: job.status)
+        // Children are released after a success even when the job repeats (then `queued`).
+        let parentStatus: RQJobStatus = if case .finished = disposition { .finished } else { job.status }
+        try await record(commands, jobID: job.id, executionID: executionID, startedAt: savedStart, parentStatus: parentStatus)
         return disposition
     }
 
@@ -44,11 +46,16 @@ extension RQWorkerDriver {
         case .finished(let value):
             job.status = .finished
             let resultTTL = job.resultTTL ?? configuration.defaultResultTTL
+            // `Repeat`: the result is recorded, then the job goes back instead of expiring.
+            let repeats = (job.repeatsLeft ?? 0) > 0
             commands.append(["HINCRBY", workerKey, "successful_job_count", "1"])
             commands.append(["HINCRBYFLOAT", workerKey, "total_working_time", working])
             if resultTTL == 0 {
-                commands.append(["DEL", RedisArgument(keys.job(job.id)), RedisArgument(keys.dependents(job.id)), RedisArgument(keys.dependencies(job.id))])
-                commands.append(["DEL", RedisArgument(keys.executions(job.id))])
+                // No result; deleted at once — unless it repeats (RQ then skips the deletion).
+                if !repeats {
+                    commands.append(["DEL", RedisArgument(keys.job(job.id)), RedisArgument(keys.dependents(job.id)), RedisArgument(keys.dependencies(job.id))])
+                    commands.append(["DEL", RedisArgument(keys.executions(job.id))])
+                }
             } else {
                 commands.append(["HSET", RedisArgument(keys.job(job.id)), "status", "finished"])
                 commands.append(try RQTransitions.saveCommand(job, keys: keys, serializer: configuration.serializer, includeMeta: false))
@@ -58,7 +65,10 @@ extension RQWorkerDriver {
                 commands += RQTransitions.resultCommands(job.id, fields: result, ttl: resultTTL, keys: keys)
                 let score = resultTTL < 0 ? "+inf" : String(RQLimits.score(ended, plus: resultTTL))
                 commands.append(["ZADD", RedisArgument(keys.finished(queue)), RedisArgument(score), RedisArgument(job.id)])
-                commands += RQTransitions.expireCommands(job.id, ttl: resultTTL, keys: keys)
+                if !repeats { commands += RQTransitions.expireCommands(job.id, ttl: resultTTL, keys: keys) }
+            }
+            if repeats {
+                commands += try RQTransitions.repeatCommands(&job, rule: configuration.recordVersion, now: ended, keys: keys, serializer: configuration.serializer)
             }
             return commands + executionCleanup(jobID: job.id, executionID: executionID, queue: queue)
         case .stopped(let failure):
