@@ -58,6 +58,12 @@ public struct RQKeys: Sendable, Hashable {
     public func canceled(_ queue: String) -> String { "\(prefix):canceled:\(queue)" }
     /// `rq:ready:Q` (RQ 3.0).
     public func ready(_ queue: String) -> String { "\(prefix):ready:\(queue)" }
+    /// `rq:groups`: the set of group names (RQ 3.0).
+    public var groups: String { "\(prefix):groups" }
+    /// `rq:group:NAME`: a group's job ids.
+    public func group(_ name: String) -> String { "\(prefix):group:\(name)" }
+    /// `rq:clean_groups`: the group maintenance lock.
+    public var cleanGroups: String { "\(prefix):clean_groups" }
     /// `rq:execution:ID:E`.
     public func execution(job: String, execution: String) -> String { "\(prefix):execution:\(job):\(execution)" }
     /// `rq:executions:ID`.

@@ -17,6 +17,8 @@ public struct RQMaintenanceReport: Sendable, Hashable {
     public var prunedWorkers = 0
     /// Intermediate-list ids removed (missing hash or stuck).
     public var intermediateRemoved = 0
+    /// Jobs moved from RQ 3.0's ready registry onto their queue.
+    public var readyEnqueued: [String] = []
 
     /// An empty report.
     public init() {}
@@ -26,8 +28,8 @@ extension RQStore {
     /// `Worker.clean_registries` for each queue, exactly as RQ 2.12/3.0 do it (`docs/rq-wire.md`, "Maintenance"):
     /// under `SET rq:clean_registries:Q 1 NX EX 899` — so only one worker of a fleet, Python or
     /// Swift, cleans a queue at a time — the finished, started (abandoned jobs retried or failed)
-    /// and failed registries are cleaned, dead workers pruned, the intermediate list checked, and
-    /// the lock deleted.
+    /// and failed registries are cleaned, 3.0's ready registry enqueued, dead workers pruned, the
+    /// intermediate list checked, and the lock deleted.
     public func runMaintenance(queues: [String], workerName: String, now: Date = Date()) async throws -> RQMaintenanceReport {
         var report = RQMaintenanceReport()
         for queue in queues {
@@ -38,6 +40,7 @@ extension RQStore {
                 report.retried += retried
                 report.failed += failed
                 report.expiredEntries += try await cleanup(.failed, queue: queue, now: now)
+                report.readyEnqueued += try await enqueueReadyJobs(queue: queue, now: now)
                 report.prunedWorkers += try await pruneDeadWorkers(queue: queue)
                 let (removed, stuck) = try await cleanIntermediate(queue: queue, workerName: workerName, now: now)
                 report.intermediateRemoved += removed

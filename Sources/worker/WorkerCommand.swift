@@ -166,6 +166,7 @@ struct RunWorker: AsyncParsableCommand {
                 concurrency: running, withScheduler: withScheduler)
             if let name { settings.driver.name = name }
             settings.processor.maintenanceInterval = .seconds(maintenanceInterval)
+            settings.driver.groupCleaningLock = max(maintenanceInterval - 1, 1)
             settings.driver.vanishedWorkerGrace = reclaimAfter > 0 ? .seconds(reclaimAfter) : nil
             settings.processor.shutdownGrace = .seconds(shutdownTimeout)
             rqOptions.apply(to: &settings)

@@ -491,3 +491,52 @@ def test_repeat_with_intervals_schedules_as_this_rq_version_does(connection):
     assert seen["swift"][0]["status"] == "scheduled"
     (py_delay, py_intervals, py_left), (sw_delay, sw_intervals, sw_left) = scores["python"], scores["swift"]
     assert abs(py_delay - sw_delay) <= 2 and py_intervals == sw_intervals and py_left == sw_left, scores
+
+
+# RQ 3.0's start-up recovery: what a worker's first maintenance pass does.
+
+@pytest.mark.skipif(rq_major() < 3, reason="the ready registry is RQ 3.0's")
+def test_a_job_left_in_the_ready_registry_is_enqueued_and_run_at_start(connection):
+    statuses = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        job = queue.enqueue("resume_processor.jobs.echo", "ready")
+        # As a releasing worker that died between the dependency transaction and the enqueue.
+        connection.lrem(queue.key, 0, job.id)
+        connection.hset(job.key, "status", "ready_to_enqueue")
+        connection.zadd(f"rq:ready:{queue.name}", {job.id: time.time()})
+        code, log = burst(kind, queue.name)
+        assert code == 0, log[-2000:]
+        statuses[kind] = (Job.fetch(job.id, connection=connection).get_status().value,
+                          connection.zcard(f"rq:ready:{queue.name}"))
+    assert statuses["swift"] == statuses["python"] == ("finished", 0), statuses
+
+
+def test_deleted_group_members_are_dropped_at_start(connection):
+    from rq.group import Group
+    remaining = {}
+    for kind in WORKERS:
+        connection.delete("rq:clean_groups")  # the fleet-wide lock a previous pass may hold (3.0)
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        group = Group.create(connection=connection)
+        jobs = group.enqueue_many(queue, [Queue.prepare_data("resume_processor.jobs.echo", (i,)) for i in range(3)])
+        jobs[0].delete()
+        code, log = burst(kind, queue.name)
+        assert code == 0, log[-2000:]
+        remaining[kind] = sorted(member.decode() for member in connection.smembers(group.key))
+        remaining[kind] = (len(remaining[kind]), jobs[0].id in remaining[kind])
+    assert remaining["swift"] == remaining["python"] == (2, False), remaining
+
+
+def test_an_abandoned_job_is_cleaned_at_start(connection):
+    seen = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        job = queue.enqueue("resume_processor.jobs.echo", "x")
+        connection.lrem(queue.key, 0, job.id)
+        connection.hset(job.key, mapping={"status": "started", "started_at": "2026-01-01T00:00:00.000000Z", "worker_name": "dead-worker"})
+        connection.zadd(f"rq:wip:{queue.name}", {f"{job.id}:0123456789abcdef0123456789abcdef": 1})
+        code, log = burst(kind, queue.name)
+        seen[kind] = (observe(connection, queue.name, job.id), code, log)
+    assert_same(seen, ignore=("exc_last_line",))
+    assert seen["swift"][0]["status"] == "failed", seen["swift"][0]

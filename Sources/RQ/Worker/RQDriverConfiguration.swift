@@ -36,6 +36,9 @@ public struct RQDriverConfiguration: Sendable {
     /// Swift callbacks by the names jobs' `*_callback_name` fields carry. Default: empty (every
     /// callback is then handled as RQ handles one it cannot import).
     public var callbacks = RQCallbackRegistry()
+    /// How long `rq:clean_groups` is held after a group cleaning (RQ: the maintenance interval
+    /// minus one second, so the next pass can take it). Default: `599`.
+    public var groupCleaningLock = 599
     /// Whose worker records to write. Default: ``RQRecordVersion/default(for:)`` of ``keys``.
     public var recordVersion: RQRecordVersion
 
