@@ -540,3 +540,84 @@ def test_an_abandoned_job_is_cleaned_at_start(connection):
         seen[kind] = (observe(connection, queue.name, job.id), code, log)
     assert_same(seen, ignore=("exc_last_line",))
     assert seen["swift"][0]["status"] == "failed", seen["swift"][0]
+
+
+# Webhooks: a local HTTP server records what each worker sends.
+
+class WebhookServer:
+    def __init__(self):
+        import http.server
+        import threading
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_one(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                received.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            do_GET = do_POST = handle_one
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def shape(body):
+    """A webhook body with its times replaced by their form."""
+    import json
+    import re
+    payload = json.loads(body)
+    for key in ("enqueued_at", "ended_at"):
+        if payload.get(key):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00", payload[key]), payload[key]
+            payload[key] = "<time>"
+    if "exc_info" in payload:
+        payload["exc_info"] = last_line(payload["exc_info"])
+    payload["job_id"] = "<id>"
+    return body.startswith(b'{"job_id": '), payload
+
+
+def test_webhooks_are_sent_as_python_sends_them(connection):
+    from rq import Webhook
+    server = WebhookServer()
+    try:
+        sent = {}
+        for kind in WORKERS:
+            queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+            hooks = [
+                Webhook(server.url(f"/{kind}/done"), "finished", method="POST", headers={"X-Token": "t0k"}, timeout=5),
+                Webhook(server.url(f"/{kind}/get"), "finished"),
+                Webhook(server.url(f"/{kind}/failed"), "failed", method="POST"),
+                Webhook("http://127.0.0.1:9/unreachable", "finished", method="POST", timeout=1),
+            ]
+            good = queue.enqueue("resume_processor.jobs.echo", 1, webhooks=hooks)
+            bad = queue.enqueue("resume_processor.jobs.fail", "boom", webhooks=hooks)
+            code, log = burst(kind, queue.name)
+            assert code == 0, log[-2000:]
+            assert Job.fetch(good.id, connection=connection).get_status() == "finished", log[-2000:]
+            assert Job.fetch(bad.id, connection=connection).get_status() == "failed", log[-2000:]
+            deadline = time.time() + 10
+            while len([r for r in server.received if r[1].startswith(f"/{kind}/")]) < 3:
+                assert time.time() < deadline, (kind, server.received, log[-2000:])
+                time.sleep(0.05)
+            mine = sorted((r for r in server.received if r[1].startswith(f"/{kind}/")), key=lambda r: r[1])
+            sent[kind] = [(method, path.split("/", 2)[2], headers.get("content-type"), headers.get("x-token"),
+                           shape(body) if body else None) for method, path, headers, body in mine]
+        assert sent["swift"] == sent["python"], sent
+        failed = [entry for entry in sent["swift"] if entry[1] == "failed"][0]
+        assert failed[4][1]["exc_info"] == "ValueError: boom" and failed[4][1]["status"] == "failed"
+    finally:
+        server.close()

@@ -12,6 +12,7 @@ extension RQWorkerDriver {
     public func runCompanions(_ control: JobProcessorControl) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenForCommands(control) }
+            group.addTask { await self.runWebhooks() }
             if let grace = configuration.vanishedWorkerGrace {
                 group.addTask { await self.watchVanishedWorkers(grace: grace) }
             }

@@ -33,6 +33,7 @@ extension RQWorkerDriver {
         // Children are released after a success even when the job repeats (then `queued`).
         let parentStatus: RQJobStatus = if case .finished = disposition { .finished } else { job.status }
         try await record(commands, jobID: job.id, executionID: executionID, startedAt: savedStart, parentStatus: parentStatus)
+        queueWebhooks(of: job, disposition, enqueuedAt: claimed.lease.job.enqueuedAt, endedAt: job.endedAt)
         return disposition
     }
 

@@ -26,6 +26,8 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
     let lastQueue = Mutex<String?>(nil)
     /// Callback names already reported as missing (each is logged once).
     let missingCallbacks = Mutex<Set<String>>([])
+    /// Sends the jobs' webhooks beside the slots.
+    let webhooks: RQWebhookSender
 
     /// A queue's id taken off the queue, with the time and execution id its start will record.
     public struct Ticket: Sendable {
@@ -54,6 +56,7 @@ public final class RQWorkerDriver: JobQueueDriver, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.store = RQStore(redis: redis, keys: configuration.keys, serializer: configuration.serializer)
+        self.webhooks = RQWebhookSender(logger: logger)
     }
 
     public var workerName: String { configuration.name }
