@@ -621,3 +621,24 @@ def test_webhooks_are_sent_as_python_sends_them(connection):
         assert failed[4][1]["exc_info"] == "ValueError: boom" and failed[4][1]["status"] == "failed"
     finally:
         server.close()
+
+
+@pytest.mark.skipif(rq_major() < 3, reason="RateLimit is RQ 3.0's")
+def test_rate_limited_jobs_all_run_as_slots_free(connection):
+    from rq import RateLimit
+    seen = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        key = "rl-" + uuid.uuid4().hex[:8]
+        limit = RateLimit(key, 1)
+        jobs = [queue.enqueue("resume_processor.jobs.echo", 1, rate_limit=limit),
+                queue.enqueue("resume_processor.jobs.fail", "boom", rate_limit=limit),
+                queue.enqueue("resume_processor.jobs.echo", 3, rate_limit=limit),
+                queue.enqueue("resume_processor.jobs.echo", 4, rate_limit=limit)]
+        before = [Job.fetch(job.id, connection=connection).get_status().value for job in jobs]
+        code, log = burst(kind, queue.name)
+        assert code == 0, log[-2000:]
+        after = [Job.fetch(job.id, connection=connection).get_status().value for job in jobs]
+        seen[kind] = (before, after, connection.zcard(f"rq:rl:{key}:allowed"), connection.zcard(f"rq:rl:{key}:rate_limited"))
+    assert seen["swift"] == seen["python"], seen
+    assert seen["swift"][1] == ["finished", "failed", "finished", "finished"], seen

@@ -109,12 +109,14 @@ extension RQWorkerDriver {
             let report = try await store.runMaintenance(queues: configuration.queues, workerName: configuration.name)
             // RQ 3.0's group maintenance, after the registries, under its own fleet-wide lock.
             let dropped = try await store.cleanGroups(lockSeconds: configuration.groupCleaningLock) ?? 0
+            let promoted = try await store.cleanRateLimits()
             if !report.retried.isEmpty || !report.failed.isEmpty || report.prunedWorkers > 0 || report.intermediateRemoved > 0
-                || !report.readyEnqueued.isEmpty || dropped > 0 {
+                || !report.readyEnqueued.isEmpty || dropped > 0 || !promoted.isEmpty {
                 logger.info("maintenance", metadata: [
                     "rq.queues": "\(report.queues)", "jobs.retried": "\(report.retried.count)", "jobs.failed": "\(report.failed.count)",
                     "workers.pruned": "\(report.prunedWorkers)", "intermediate.removed": "\(report.intermediateRemoved)",
                     "ready.enqueued": "\(report.readyEnqueued.count)", "groups.members_dropped": "\(dropped)",
+                    "rate_limited.promoted": "\(promoted.count)",
                 ])
             }
         } catch is CancellationError {

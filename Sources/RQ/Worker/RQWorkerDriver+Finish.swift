@@ -34,6 +34,15 @@ extension RQWorkerDriver {
         let parentStatus: RQJobStatus = if case .finished = disposition { .finished } else { job.status }
         try await record(commands, jobID: job.id, executionID: executionID, startedAt: savedStart, parentStatus: parentStatus)
         queueWebhooks(of: job, disposition, enqueuedAt: claimed.lease.job.enqueuedAt, endedAt: job.endedAt)
+        if let key = job.rateLimitKey {
+            // RQ 3.0's `release_slot` after the outcome commits; a failure here is logged and the
+            // slot is freed by the next maintenance pass, as in RQ.
+            do {
+                _ = try await store.releaseRateLimitSlot(jobID: job.id, key: key, status: job.status)
+            } catch {
+                logger.warning("could not release the job's rate limit slot; maintenance will", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+            }
+        }
         return disposition
     }
 
