@@ -395,7 +395,7 @@ def test_metrics_port_exposes_job_counters(connection, queue_name, workers):
 
 def test_rq_suspend_and_resume_act_on_the_swift_worker(connection, queue_name, workers, swift):
     # Started before the suspension (a worker refuses to start during one, as `rq worker` does:
-    # test_parity.py), it pauses while it lasts.
+    # test_parity_*.py), it pauses while it lasts.
     worker = workers("--rq", queue_name)
     wait_for(lambda: connection.hget(f"rq:worker:{worker.name}", "state") is not None, message="never registered")
     completed = python_rq("suspend")
