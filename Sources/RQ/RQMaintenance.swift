@@ -140,12 +140,13 @@ extension RQStore {
             guard let seen = try await redis.send("GET", firstSeenKey).string.flatMap(Double.init),
                   now.timeIntervalSince1970 - seen > stuckAfter.seconds else { continue }
             // `handle_job_failure`: a job with retries left is retried, otherwise failed.
-            var commands = try RQTransitions.retryOrFail(
-                &job, excString: "Job was stuck in intermediate queue.", workerName: workerName, now: now, keys: keys, serializer: serializer
-            ).commands
+            let outcome = try RQTransitions.retryOrFail(
+                &job, excString: "Job was stuck in intermediate queue.", workerName: workerName, now: now, keys: keys, serializer: serializer)
+            var commands = outcome.commands
             commands.append(["ZREM", RedisArgument(keys.started(queue)), RedisArgument(id)])
             commands.append(["LREM", RedisArgument(listKey), "1", RedisArgument(id)])
             _ = try await redis.transaction(commands)
+            try await afterAbandonment(failed: outcome.retried ? [] : [id], handled: [job])
             removed += 1
             failed.append(id)
         }

@@ -163,6 +163,7 @@ extension RQStore {
         guard !members.isEmpty else { return ([], []) }
         var commands: [RedisCommand] = []
         var retried: [String] = [], failed: [String] = []
+        var handled: [RQJob] = []
         var seen = Set<String>()
         for member in members {
             let id = String(member.split(separator: ":", maxSplits: 1).first ?? Substring(member))
@@ -171,9 +172,11 @@ extension RQStore {
                 &job, excString: RQTransitions.abandonedText(now: now), now: now, keys: keys, serializer: serializer)
             commands += outcome.commands
             if outcome.retried { retried.append(id) } else { failed.append(id) }
+            handled.append(job)
         }
         commands.append(["ZREMRANGEBYSCORE", RedisArgument(key), "0", RedisArgument(score)])
         _ = try await redis.transaction(commands)
+        try await afterAbandonment(failed: failed, handled: handled)
         return (retried, failed)
     }
 }

@@ -78,6 +78,7 @@ extension RQStore {
         let deadSet = Set(dead)
         var commands: [RedisCommand] = []
         var handled = Set<String>()
+        var handledJobs: [RQJob] = []
         for (entry, fetched) in zip(entries, jobs) {
             guard case .success(let found) = fetched, var job = found, job.status == .started,
                   let worker = job.workerName, deadSet.contains(worker) else { continue }
@@ -91,6 +92,7 @@ extension RQStore {
                 &job, excString: RQTransitions.abandonedText(now: now), now: now, keys: keys, serializer: serializer)
             commands += outcome.commands
             if outcome.retried { report.retried.append(entry.id) } else { report.failed.append(entry.id) }
+            handledJobs.append(job)
         }
         for name in dead {
             let workerKey = RedisArgument(keys.worker(name))
@@ -107,6 +109,7 @@ extension RQStore {
             report.workers.append(name)
         }
         _ = try await redis.transaction(commands)
+        try await afterAbandonment(failed: report.failed, handled: handledJobs)
         return report
     }
 }

@@ -255,3 +255,21 @@ def test_rate_limited_jobs_all_run_as_slots_free(connection):
         seen[kind] = (before, after, connection.zcard(f"rq:rl:{key}:allowed"), connection.zcard(f"rq:rl:{key}:rate_limited"))
     assert seen["swift"] == seen["python"], seen
     assert seen["swift"][1] == ["finished", "failed", "finished", "finished"], seen
+
+
+def test_an_abandoned_parent_releases_children_that_allow_its_failure(connection):
+    from rq.job import Dependency
+    statuses = {}
+    for kind in WORKERS:
+        queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
+        parent = queue.enqueue("resume_processor.jobs.echo", "parent")
+        tolerant = queue.enqueue("resume_processor.jobs.echo", "child", depends_on=Dependency(jobs=[parent], allow_failure=True))
+        strict = queue.enqueue("resume_processor.jobs.echo", "strict", depends_on=parent)
+        # The parent's worker died mid-job.
+        connection.lrem(queue.key, 0, parent.id)
+        connection.hset(parent.key, mapping={"status": "started", "started_at": "2026-01-01T00:00:00.000000Z", "worker_name": "dead"})
+        connection.zadd(f"rq:wip:{queue.name}", {f"{parent.id}:0123456789abcdef0123456789abcdef": 1})
+        code, log = burst(kind, queue.name)
+        assert code == 0, log[-2000:]
+        statuses[kind] = [Job.fetch(job.id, connection=connection).get_status().value for job in (parent, tolerant, strict)]
+    assert statuses["swift"] == statuses["python"] == ["failed", "finished", "deferred"], statuses
