@@ -25,20 +25,6 @@ extension RQTransitions {
             }
         }
         job.repeatsLeft = left - 1
-        let jobKey = RedisArgument(keys.job(job.id))
-        var commands: [RedisCommand] = [["SADD", RedisArgument(keys.queues), RedisArgument(keys.queue(origin))]]
-        if interval > 0 {
-            job.status = .scheduled
-            commands.append(["HSET", jobKey, "status", "scheduled"])
-            commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
-            commands.append(["ZADD", RedisArgument(keys.scheduled(origin)), RedisArgument(RQLimits.score(now, plus: interval)), RedisArgument(job.id)])
-        } else {
-            job.status = .queued
-            job.enqueuedAt = now
-            commands.append(["HSET", jobKey, "status", "queued"])
-            commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
-            commands.append(["RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(job.id)])
-        }
-        return commands
+        return try requeueCommands(&job, origin: origin, after: interval, atFront: false, ttl: nil, now: now, keys: keys, serializer: serializer)
     }
 }

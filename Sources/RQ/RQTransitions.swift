@@ -89,22 +89,30 @@ public enum RQTransitions {
         guard let origin = job.origin else { throw RQError(.malformedJob, "job \(job.id) has no origin") }
         let interval = retryInterval(job)
         job.retriesLeft = RQLimits.adding(job.retriesLeft ?? 1, -1)
+        return try requeueCommands(&job, origin: origin, after: interval, atFront: job.enqueueAtFrontOnRetry, ttl: job.ttl ?? 0,
+                                   now: now, keys: keys, serializer: serializer)
+    }
+
+    /// Puts `job` back on `origin` as RQ's `_enqueue_job` / `schedule_job` do: at once (status
+    /// `queued`, a new `enqueued_at`, `RPUSH`, or `LPUSH` when `atFront`), or after `interval`
+    /// seconds (status `scheduled`, `rq:scheduled:Q`); `rq:queues` names the queue either way, and
+    /// a positive `ttl` sets the key TTLs (a retry keeps the job's `ttl`; a repeat passes `nil`).
+    static func requeueCommands(
+        _ job: inout RQJob, origin: String, after interval: Int, atFront: Bool, ttl: Int?, now: Date, keys: RQKeys, serializer: RQSerializer
+    ) throws(RQError) -> [RedisCommand] {
         let jobKey = RedisArgument(keys.job(job.id))
-        var commands: [RedisCommand] = []
+        job.status = interval > 0 ? .scheduled : .queued
+        if interval <= 0 { job.enqueuedAt = now }
+        var commands: [RedisCommand] = [
+            ["SADD", RedisArgument(keys.queues), RedisArgument(keys.queue(origin))],
+            ["HSET", jobKey, "status", RedisArgument(job.status.rawValue)],
+            try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true),
+        ]
+        if let ttl { commands += expireCommands(job.id, ttl: ttl, keys: keys) }
         if interval > 0 {
-            job.status = .scheduled
-            commands.append(["SADD", RedisArgument(keys.queues), RedisArgument(keys.queue(origin))])
-            commands.append(["HSET", jobKey, "status", "scheduled"])
-            commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
-            commands += expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
             commands.append(["ZADD", RedisArgument(keys.scheduled(origin)), RedisArgument(RQLimits.score(now, plus: interval)), RedisArgument(job.id)])
         } else {
-            job.status = .queued
-            job.enqueuedAt = now
-            commands.append(["HSET", jobKey, "status", "queued"])
-            commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: true))
-            commands += expireCommands(job.id, ttl: job.ttl ?? 0, keys: keys)
-            commands.append([job.enqueueAtFrontOnRetry ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(job.id)])
+            commands.append([atFront ? "LPUSH" : "RPUSH", RedisArgument(keys.queue(origin)), RedisArgument(job.id)])
         }
         return commands
     }

@@ -3,6 +3,7 @@ and what a Python user observes of it (the compat suite's test_parity_*.py)."""
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 
 from rq import Queue
@@ -107,3 +108,11 @@ def assert_same(seen, ignore=()):
     python, swift = ({k: v for k, v in seen[kind][0].items() if k not in ignore} for kind in ("python", "swift"))
     assert swift == python, f"python: {python}\nswift:  {swift}\nswift log:\n{seen['swift'][2][-2000:]}"
     assert seen["swift"][1] == seen["python"][1], (seen["python"][1], seen["swift"][1])
+
+
+def wait_until_started(connection, job, log, timeout=30):
+    """Returns once `job` is `started` (its worker's log in the message otherwise)."""
+    deadline = time.time() + timeout
+    while Job.fetch(job.id, connection=connection).get_status() != "started":
+        assert time.time() < deadline, output(log)[-2000:]
+        time.sleep(0.05)

@@ -8,7 +8,7 @@ from rq import Queue, Retry
 from rq.job import Job
 
 from conftest import rq_major
-from rqcompat.parity import WORKERS, assert_same, both, burst, last_line, observe, output
+from rqcompat.parity import WORKERS, wait_until_started, assert_same, both, burst, last_line, observe, output
 
 
 # Callbacks: the compat callbacks exist on both sides (rqcompat/jobs.py, RQCallbackRegistry.builtIns).
@@ -56,10 +56,7 @@ def test_stopped_callback_runs_as_in_python(connection):
         queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
         job = queue.enqueue("resume_processor.jobs.sleep", 5, on_stopped=Callback("resume_processor.jobs.record_stopped"))
         process, log = WORKERS[kind](queue.name, "--burst")
-        deadline = time.time() + 30
-        while Job.fetch(job.id, connection=connection).get_status() != "started":
-            assert time.time() < deadline, output(log)[-2000:]
-            time.sleep(0.05)
+        wait_until_started(connection, job, log)
         time.sleep(0.3)
         send_stop_job_command(connection, job.id)
         assert process.wait(timeout=60) == 0, output(log)[-2000:]

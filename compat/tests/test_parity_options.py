@@ -9,7 +9,7 @@ from rq import Queue
 from rq.job import Job
 
 from conftest import REDIS_URL, SWIFT_WORKER, rq_major
-from rqcompat.parity import WORKERS, burst, output
+from rqcompat.parity import WORKERS, wait_until_started, burst, output
 
 
 # `rq worker`'s options, under RQ's names and meaning.
@@ -97,10 +97,7 @@ def test_worker_record_fields_match_the_rq_version(connection):
         name = f"{kind}-" + uuid.uuid4().hex[:10]
         extra = ("--rq-version", version) if kind == "swift" else ()
         process, log = WORKERS[kind](queue.name, "--burst", *extra, name=name)
-        deadline = time.time() + 30
-        while Job.fetch(job.id, connection=connection).get_status() != "started":
-            assert time.time() < deadline, output(log)[-2000:]
-            time.sleep(0.05)
+        wait_until_started(connection, job, log)
         time.sleep(0.5)
         busy = {k.decode(): v.decode() for k, v in connection.hgetall(f"rq:worker:{name}").items()}
         assert process.wait(timeout=60) == 0, output(log)[-2000:]

@@ -15,7 +15,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from conftest import COMPAT_DIR, REDIS_URL, rq_major
-from rqcompat.parity import WORKERS, assert_same, both, observe, output
+from rqcompat.parity import WORKERS, wait_until_started, assert_same, both, observe, output
 
 
 def test_timeout_text_and_outcome_match(connection):
@@ -69,10 +69,7 @@ def kill_while_running(connection, kind, retry):
     name = f"{kind}-" + uuid.uuid4().hex[:10]
     process, log = WORKERS[kind](queue_name, "--burst", name=name)
     try:
-        deadline = time.time() + 30
-        while Job.fetch(job.id, connection=connection).get_status() != "started":
-            assert time.time() < deadline, output(log)[-2000:]
-            time.sleep(0.05)
+        wait_until_started(connection, job, log)
         time.sleep(0.3)
         send_kill_horse_command(connection, name)
         code = process.wait(timeout=60)
