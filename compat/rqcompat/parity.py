@@ -116,3 +116,11 @@ def wait_until_started(connection, job, log, timeout=30):
     while Job.fetch(job.id, connection=connection).get_status() != "started":
         assert time.time() < deadline, output(log)[-2000:]
         time.sleep(0.05)
+
+
+def abandon(connection, queue, job):
+    """Leaves `job` as a SIGKILLed worker would: `started`, off the queue, with an expired
+    started-registry entry."""
+    connection.lrem(queue.key, 0, job.id)
+    connection.hset(job.key, mapping={"status": "started", "started_at": "2026-01-01T00:00:00.000000Z", "worker_name": "dead-worker"})
+    connection.zadd(f"rq:wip:{queue.name}", {f"{job.id}:0123456789abcdef0123456789abcdef": 1})

@@ -8,7 +8,7 @@ from rq import Queue, Retry
 from rq.job import Job
 
 from conftest import rq_major
-from rqcompat.parity import WORKERS, wait_until_started, assert_same, both, burst, last_line, observe, output
+from rqcompat.parity import WORKERS, abandon, wait_until_started, assert_same, both, burst, last_line, observe, output
 
 
 # Callbacks: the compat callbacks exist on both sides (rqcompat/jobs.py, RQCallbackRegistry.builtIns).
@@ -143,9 +143,7 @@ def test_an_abandoned_job_is_cleaned_at_start(connection):
     for kind in WORKERS:
         queue = Queue(f"parity-{kind}-" + uuid.uuid4().hex[:10], connection=connection)
         job = queue.enqueue("resume_processor.jobs.echo", "x")
-        connection.lrem(queue.key, 0, job.id)
-        connection.hset(job.key, mapping={"status": "started", "started_at": "2026-01-01T00:00:00.000000Z", "worker_name": "dead-worker"})
-        connection.zadd(f"rq:wip:{queue.name}", {f"{job.id}:0123456789abcdef0123456789abcdef": 1})
+        abandon(connection, queue, job)
         code, log = burst(kind, queue.name)
         seen[kind] = (observe(connection, queue.name, job.id), code, log)
     assert_same(seen, ignore=("exc_last_line",))
@@ -262,10 +260,7 @@ def test_an_abandoned_parent_releases_children_that_allow_its_failure(connection
         parent = queue.enqueue("resume_processor.jobs.echo", "parent")
         tolerant = queue.enqueue("resume_processor.jobs.echo", "child", depends_on=Dependency(jobs=[parent], allow_failure=True))
         strict = queue.enqueue("resume_processor.jobs.echo", "strict", depends_on=parent)
-        # The parent's worker died mid-job.
-        connection.lrem(queue.key, 0, parent.id)
-        connection.hset(parent.key, mapping={"status": "started", "started_at": "2026-01-01T00:00:00.000000Z", "worker_name": "dead"})
-        connection.zadd(f"rq:wip:{queue.name}", {f"{parent.id}:0123456789abcdef0123456789abcdef": 1})
+        abandon(connection, queue, parent)  # its worker died mid-job
         code, log = burst(kind, queue.name)
         assert code == 0, log[-2000:]
         statuses[kind] = [Job.fetch(job.id, connection=connection).get_status().value for job in (parent, tolerant, strict)]
