@@ -23,8 +23,8 @@ struct RQWorkerOptions: ParsableArguments {
     @Option(name: .customLong("worker-ttl"), help: "RQ mode: the worker record's TTL base in seconds (rq worker --worker-ttl).")
     var workerTTL = 420
 
-    @Option(name: .customLong("job-monitoring-interval"), help: "Seconds between the busy heartbeats of running jobs (rq worker --job-monitoring-interval).")
-    var jobMonitoringInterval = 30
+    @Option(name: .customLong("job-monitoring-interval"), help: "Seconds between the busy heartbeats of running jobs (rq worker --job-monitoring-interval; default 30 in RQ mode, the maintenance interval in native mode).")
+    var jobMonitoringInterval: Int?
 
     @Option(name: .customLong("pid"), help: "Write the process id to this file (rq worker --pid).")
     var pidFile: String?
@@ -79,7 +79,9 @@ struct RQWorkerOptions: ParsableArguments {
         if let maxIdleTime, !(1...1_000_000_000).contains(maxIdleTime) { throw ValidationError("--max-idle-time must be 1-1000000000 seconds") }
         guard (-1...RQLimits.maxSeconds).contains(resultsTTL) else { throw ValidationError("--results-ttl must be -1 (forever) to \(RQLimits.maxSeconds)") }
         guard (1...1_000_000_000).contains(workerTTL) else { throw ValidationError("--worker-ttl must be 1-1000000000 seconds") }
-        guard (1...1_000_000_000).contains(jobMonitoringInterval) else { throw ValidationError("--job-monitoring-interval must be 1-1000000000 seconds") }
+        if let jobMonitoringInterval, !(1...1_000_000_000).contains(jobMonitoringInterval) {
+            throw ValidationError("--job-monitoring-interval must be 1-1000000000 seconds")
+        }
         if let loggingLevel, Self.levels[loggingLevel.uppercased()] == nil {
             throw ValidationError("--logging_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         }
@@ -88,11 +90,12 @@ struct RQWorkerOptions: ParsableArguments {
     /// `(verbose, quiet)` for `--logging-level`, or `nil` when not given.
     var logLevel: (verbose: Bool, quiet: Bool)? { loggingLevel.flatMap { Self.levels[$0.uppercased()] } }
 
-    /// The processor's share: `--max-jobs`, `--max-idle-time`, `--job-monitoring-interval`.
+    /// The processor's share: `--max-jobs`, `--max-idle-time`, and `--job-monitoring-interval` when
+    /// given (each mode keeps its own default otherwise: the native heartbeat key must outlive it).
     func apply(to processor: inout JobProcessorConfiguration) {
         processor.maximumJobs = maxJobs
         processor.maximumIdleTime = maxIdleTime.map { .seconds($0) }
-        processor.jobMonitoringInterval = .seconds(jobMonitoringInterval)
+        if let jobMonitoringInterval { processor.jobMonitoringInterval = .seconds(jobMonitoringInterval) }
     }
 
     /// The RQ driver's share, and the processor's.

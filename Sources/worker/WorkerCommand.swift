@@ -176,6 +176,9 @@ struct RunWorker: AsyncParsableCommand {
             worker = rqWorker
         } else {
             var settings = NativeWorkerConfiguration(concurrency: running, jobTimeout: .seconds(jobTimeout), burst: burst)
+            if let interval = rqOptions.jobMonitoringInterval, .seconds(interval) >= settings.driver.heartbeatTTL {
+                throw ValidationError("--job-monitoring-interval must stay under the native heartbeat's \(settings.driver.heartbeatTTL) in native mode")
+            }
             settings.processor.shutdownGrace = .seconds(shutdownTimeout)
             rqOptions.apply(to: &settings.processor)
             if let name { settings.driver.name = name }

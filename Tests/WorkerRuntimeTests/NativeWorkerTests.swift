@@ -53,7 +53,9 @@ struct NativeWorkerTests {
             let worker = NativeWorker(redis: redis, queue: queue, handlers: .builtIns,
                                       configuration: configuration(timeout: .milliseconds(200)), logger: TestEnvironment.logger)
             let task = Task { try await worker.run() }
-            try await waitUntil(.seconds(10), "the job to time out twice and be dead-lettered") {
+            // 0.2 s, a backoff of at most 1 s, 0.2 s: under 2 s alone; the bound is a hang guard,
+            // wide enough for the parallel pass on two cores (10 s was missed there once).
+            try await waitUntil(.seconds(30), "the job to time out twice and be dead-lettered") {
                 try await queue.job(id)?.status == .failed
             }
             task.cancel()
