@@ -14,7 +14,9 @@ struct NativeWorkerTests {
         NativeQueueClient(redis: redis, keys: NativeQueueKeys(queue: "test-worker-" + UUID().uuidString.prefix(8).lowercased()))
     }
 
-    private func configuration(burst: Bool = true, timeout: Duration = .seconds(10)) -> NativeWorkerConfiguration {
+    /// `timeout` is a hang guard for jobs that should finish at once: a stalled test machine must not
+    /// turn them into timeouts (four 10 s timeouts were seen once in the parallel pass).
+    private func configuration(burst: Bool = true, timeout: Duration = .seconds(60)) -> NativeWorkerConfiguration {
         NativeWorkerConfiguration(concurrency: 4, jobTimeout: timeout, shutdownGrace: .seconds(2),
                                   maintenanceInterval: .milliseconds(200), heartbeatTTL: .seconds(2),
                                   fetchTimeout: .milliseconds(200), burst: burst)
@@ -73,7 +75,7 @@ struct NativeWorkerTests {
             let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [], logger: TestEnvironment.logger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                try await waitUntil(.seconds(5), "the job to start") { try await queue.job(id)?.status == .started }
+                try await waitUntil(.seconds(30), "the job to start") { try await queue.job(id)?.status == .started }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
