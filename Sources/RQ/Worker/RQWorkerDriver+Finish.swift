@@ -143,16 +143,13 @@ extension RQWorkerDriver {
                     let replies = try await connection.pipeline([
                         ["WATCH", RedisArgument(dependentsKey), RedisArgument(executionKey)],
                         ["SMEMBERS", RedisArgument(dependentsKey)],
-                        ["EXISTS", RedisArgument(executionKey)],
-                        ["HMGET", RedisArgument(keys.job(jobID)), "status", "started_at"],
+                        RQWorkerScripts.endRecorded.command(
+                            keys: [RedisArgument(executionKey), RedisArgument(keys.job(jobID))], arguments: [RedisArgument(startedAt)]),
                     ])
                     do {
-                        // After a lost reply, the execution record's absence means the earlier
-                        // EXEC went through — unless the start never reached this server (see
-                        // `RQWorkerScripts.startWasLostLua`): never record an outcome twice.
-                        let fields = replies[3].array ?? []
-                        let startLost = fields.count == 2 && fields[0].string == "queued" && fields[1].string != startedAt
-                        if attempt > 1, replies[2].int == 0, !startLost {
+                        // After a lost reply, the earlier EXEC may have gone through (the same
+                        // rule as the script's): never record an outcome twice.
+                        if attempt > 1, replies[2].int == 1 {
                             _ = try await connection.pipeline([["UNWATCH"], heartbeatCommand()])
                             try await connection.waitForReplica()
                             return true

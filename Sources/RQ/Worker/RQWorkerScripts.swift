@@ -47,12 +47,13 @@ enum RQWorkerScripts {
     /// `1` to check whether the end is recorded already (a retry after a lost reply), the job id,
     /// the execution's `started_at`, the number of commands, then each command as its argument
     /// count and arguments. Returns 0 (the job has children: use the WATCH path), 2 (already
-    /// recorded: see ``startWasLostLua``) or 1 (applied, `current_job` handed over).
+    /// recorded: see ``endRecordedLua(execution:job:startedAt:)``) or 1 (applied, `current_job`
+    /// handed over).
     static let finishSource = """
         if redis.call('SCARD', KEYS[1]) > 0 then return 0 end
-        if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then
-            \(startWasLostLua(job: "KEYS[5]", startedAt: "ARGV[3]"))
-            if not lost then return 2 end
+        if ARGV[1] == '1' then
+            \(endRecordedLua(execution: "KEYS[2]", job: "KEYS[5]", startedAt: "ARGV[3]"))
+            if recorded then return 2 end
         end
         local i = 5
         for _ = 1, tonumber(ARGV[4]) do
@@ -64,15 +65,26 @@ enum RQWorkerScripts {
         return 1
         """
 
-    /// Sets `lost`: whether the execution's start never reached this server although the job is
-    /// here — the job hash is still `queued` and its `started_at` is not this execution's (the
-    /// start a failover lost while the dequeue survived). Then the end is not recorded either;
-    /// otherwise a missing execution record means it is (the end deleted it, and saved this
-    /// `started_at`), or the job is gone (deleted with `result_ttl=0`, or by a user).
-    static func startWasLostLua(job: String, startedAt: String) -> String {
+    /// ``endRecordedLua(execution:job:startedAt:)`` as a script of its own, for the `WATCH` path.
+    /// KEYS: execution hash, job hash. ARGV: the execution's `started_at`. Returns 1 when the end
+    /// is recorded already, else 0.
+    static let endRecorded = RedisScript("""
+        \(endRecordedLua(execution: "KEYS[1]", job: "KEYS[2]", startedAt: "ARGV[1]"))
+        return recorded and 1 or 0
+        """)
+
+    /// Sets `recorded`: whether an execution's end is recorded already, for a retry after a lost
+    /// reply. The end deletes the execution record, so a missing one means recorded — unless the
+    /// start never reached this server although the job is here: the job hash is still `queued`
+    /// and its `started_at` is not this execution's (the start a failover lost while the dequeue
+    /// survived). A job that is gone (deleted with `result_ttl=0`, or by a user) counts as recorded.
+    static func endRecordedLua(execution: String, job: String, startedAt: String) -> String {
         """
-        local status = redis.call('HGET', \(job), 'status')
-        local lost = status == 'queued' and redis.call('HGET', \(job), 'started_at') ~= \(startedAt)
+        local recorded = false
+        if redis.call('EXISTS', \(execution)) == 0 then
+            local lost = redis.call('HGET', \(job), 'status') == 'queued' and redis.call('HGET', \(job), 'started_at') ~= \(startedAt)
+            recorded = not lost
+        end
         """
     }
 
