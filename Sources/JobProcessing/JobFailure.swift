@@ -1,3 +1,5 @@
+import ClientSupport
+
 /// A job failed; `message` becomes the failure text (RQ's `exc_string`, the native `error`).
 ///
 /// ``kind`` is the handler's word on whether running the job again may help; the processor
@@ -45,7 +47,7 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
     /// The failure recorded for a job that ran past `limit`: `Task exceeded maximum timeout value
     /// (N seconds)`, N written as Python writes the job's timeout (`1`, `1.5`).
     public static func timedOut(after limit: Duration) -> JobFailure {
-        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        let seconds = limit.seconds
         let text = seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
         return JobFailure(type: "JobTimeoutException", "Task exceeded maximum timeout value (\(text) seconds)", kind: .transient)
     }

@@ -56,22 +56,28 @@ public enum RQTransitions {
     ) throws(RQError) -> [RedisCommand] {
         guard let origin = job.origin else { throw RQError(.malformedJob, "job \(job.id) has no origin") }
         job.status = .failed
-        let ttl = job.failureTTL ?? defaultFailureTTL
-        let score = ttl < 0 ? "-1" : String(RQLimits.score(now, plus: ttl))
         var commands: [RedisCommand] = [["HSET", RedisArgument(keys.job(job.id)), "status", "failed"]]
         commands.append(try saveCommand(job, keys: keys, serializer: serializer, includeMeta: false))
-        commands += expireCommands(job.id, ttl: ttl, keys: keys)
-        if ttl == 0 {
-            // `job.cleanup(ttl=0)` deletes the job at once (hash, dependency keys, results,
-            // executions); the registry entry that follows expires at once too.
-            commands.append(["DEL", RedisArgument(keys.job(job.id)), RedisArgument(keys.dependents(job.id)),
-                             RedisArgument(keys.dependencies(job.id)), RedisArgument(keys.results(job.id)), RedisArgument(keys.executions(job.id))])
-        }
-        commands.append(["ZADD", RedisArgument(keys.failed(origin)), RedisArgument(score), RedisArgument(job.id)])
+        commands += failureRetentionCommands(job.id, origin: origin, ttl: job.failureTTL ?? defaultFailureTTL, now: now, keys: keys)
         let result = try RQResult.streamFields(
             kind: .failed, workerName: workerName, exceptionText: excString, executionID: executionID,
             executionStartedAt: executionStartedAt, executionEndedAt: executionEndedAt, serializer: serializer)
         commands += resultCommands(job.id, fields: result, ttl: job.failureTTL, keys: keys)
+        return commands
+    }
+
+    /// What a `failure_ttl` of `ttl` does to a job failing for good (`FailedJobRegistry.add`):
+    /// the key expiries (`job.cleanup`), at `0` the job deleted at once (hash, dependency keys,
+    /// results, executions; the registry entry then expires at once too), and the failed-registry
+    /// entry (score `-1`, forever, for a negative TTL).
+    static func failureRetentionCommands(_ jobID: String, origin: String, ttl: Int, now: Date, keys: RQKeys) -> [RedisCommand] {
+        var commands = expireCommands(jobID, ttl: ttl, keys: keys)
+        if ttl == 0 {
+            commands.append(["DEL", RedisArgument(keys.job(jobID)), RedisArgument(keys.dependents(jobID)),
+                             RedisArgument(keys.dependencies(jobID)), RedisArgument(keys.results(jobID)), RedisArgument(keys.executions(jobID))])
+        }
+        let score = ttl < 0 ? "-1" : String(RQLimits.score(now, plus: ttl))
+        commands.append(["ZADD", RedisArgument(keys.failed(origin)), RedisArgument(score), RedisArgument(jobID)])
         return commands
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Pickle
+import Timestamps
 
 /// One of a job's RQ webhooks (`webhooks=[Webhook(url, job_status, method, headers, timeout)]`,
 /// the job hash's `webhooks` field, JSON): an HTTP request sent when the job ends `finished` or
@@ -82,17 +83,8 @@ public struct RQWebhook: Sendable, Hashable {
     /// Python's `datetime.isoformat()` of an aware UTC time: `2026-12-03T11:04:24.123456+00:00`,
     /// without the fraction when the microseconds are 0.
     static func isoformat(_ date: Date) -> String {
-        var seconds = date.timeIntervalSince1970.rounded(.down)
-        var micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded())
-        if micros >= 1_000_000 { seconds += 1; micros -= 1_000_000 }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: seconds))
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let base = "\(pad(parts.year, 4))-\(pad(parts.month, 2))-\(pad(parts.day, 2))T\(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2))"
-        return (micros == 0 ? base : "\(base).\(pad(micros, 6))") + "+00:00"
+        let micros = Int64((WireTime.clamped(date).timeIntervalSince1970 * 1_000_000).rounded())
+        let text = CivilDate.isoText(microsecondsSinceEpoch: micros, separator: "T")
+        return (micros % 1_000_000 == 0 ? String(text.dropLast(7)) : text) + "+00:00"
     }
 }

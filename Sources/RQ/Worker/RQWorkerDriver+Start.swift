@@ -134,12 +134,7 @@ extension RQWorkerDriver {
             ["HSET", RedisArgument(keys.job(id)), "status", "failed", "ended_at", RedisArgument(WireTime.format(now))],
             ["HINCRBY", workerKey, "failed_job_count", "1"],
         ]
-        commands += RQTransitions.expireCommands(id, ttl: ttl, keys: keys)
-        if ttl == 0 {
-            commands.append(["DEL", RedisArgument(keys.job(id)), RedisArgument(keys.dependents(id)), RedisArgument(keys.dependencies(id)),
-                             RedisArgument(keys.results(id)), RedisArgument(keys.executions(id))])
-        }
-        commands.append(["ZADD", RedisArgument(keys.failed(queue)), RedisArgument(ttl < 0 ? "-1" : String(RQLimits.score(now, plus: ttl))), RedisArgument(id)])
+        commands += RQTransitions.failureRetentionCommands(id, origin: queue, ttl: ttl, now: now, keys: keys)
         let result = try RQResult.streamFields(kind: .failed, workerName: configuration.name,
                                                exceptionText: "DeserializationError: \(reason)", serializer: configuration.serializer)
         commands += RQTransitions.resultCommands(id, fields: result, ttl: failureTTL.map { _ in ttl }, keys: keys)
